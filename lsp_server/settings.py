@@ -1,0 +1,163 @@
+"""Settings: one table that the server, the README and the editors share.
+
+`SETTINGS` is the single source of truth. The VS Code extension's
+`package.json` and the Neovim plugin's defaults are checked against it in the
+tests, so the lists cannot drift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+SECTION = "codellamaLsp"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One setting: its type, default, allowed values and what it is for."""
+
+    default: Any
+    description: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    nullable: bool = False
+
+    @property
+    def kind(self) -> type:
+        return type(self.default) if self.default is not None else str
+
+
+SETTINGS: dict[str, Spec] = {
+    "model": Spec(
+        "auto",
+        "`auto` (Code Llama 7B on CUDA, else the bundled model), `bundled`, a hub id "
+        "such as `codellama/CodeLlama-7b-hf`, or a local directory.",
+    ),
+    "instructModel": Spec(
+        "",
+        "Optional Instruct model for the code actions "
+        "(e.g. `codellama/CodeLlama-7b-Instruct-hf`); empty uses `model` with infilling.",
+    ),
+    "device": Spec("auto", "Where the model runs.", choices=("auto", "cuda", "cpu")),
+    "quantization": Spec(
+        "none", "bitsandbytes quantization on CUDA.", choices=("none", "4bit", "8bit")
+    ),
+    "contextWindow": Spec(4096, "Tokens of prompt plus answer.", minimum=64, maximum=100_000),
+    "maxNewTokens": Spec(64, "Most tokens in one suggestion.", minimum=1, maximum=1024),
+    "fimOrder": Spec(
+        "spm",
+        "Infilling layout: suffix-prefix-middle or prefix-suffix-middle.",
+        choices=("spm", "psm"),
+    ),
+    "temperature": Spec(
+        0.0, "0 is greedy (deterministic); higher samples.", minimum=0.0, maximum=2.0
+    ),
+    "topP": Spec(1.0, "Nucleus sampling mass when temperature > 0.", minimum=0.01, maximum=1.0),
+    "prefixShare": Spec(
+        0.75,
+        "Share of the prompt budget kept for code before the cursor.",
+        minimum=0.1,
+        maximum=0.95,
+    ),
+    "kvCacheMaxMB": Spec(
+        0,
+        "Memory for reused KV caches across keystrokes; 0 picks a default per device.",
+        minimum=0,
+        maximum=1_000_000,
+    ),
+    "compile": Spec(
+        "auto", "Static KV cache + torch.compile (CUDA graphs).", choices=("auto", "on", "off")
+    ),
+    "engine": Spec(
+        "transformers",
+        "Where the model runs: in process, or a TGI / OpenAI-compatible server.",
+        choices=("transformers", "tgi", "openai"),
+    ),
+    "endpoint": Spec("", "Base URL of the `tgi` or `openai` engine."),
+    "apiToken": Spec(
+        "", "Token for the remote engine (or the CODELLAMA_LSP_API_TOKEN environment variable)."
+    ),
+    "modelFamily": Spec(
+        "auto",
+        "Prompt family; `auto` detects it from the model.",
+        choices=("auto", "codellama", "starcoder", "deepseek", "qwen", "codegemma"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings; immutable so a request keeps the ones it started with."""
+
+    values: dict[str, Any] = field(
+        default_factory=lambda: {name: spec.default for name, spec in SETTINGS.items()}
+    )
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def merged(self, changes: dict[str, Any] | None) -> Settings:
+        """New settings with `changes` applied; raises SettingsError, changing nothing."""
+        changes = unwrap_section(changes)
+        errors = []
+        values = dict(self.values)
+        for name, raw in changes.items():
+            spec = SETTINGS.get(name)
+            if spec is None:
+                continue  # editors may keep client-only keys in the same section
+            try:
+                values[name] = _coerce(name, spec, raw)
+            except ValueError as exc:
+                errors.append(str(exc))
+        if values["maxNewTokens"] >= values["contextWindow"]:
+            errors.append("maxNewTokens must be smaller than contextWindow")
+        if errors:
+            raise SettingsError(errors)
+        return dataclasses.replace(self, values=values)
+
+
+class SettingsError(ValueError):
+    """Invalid settings; the message lists every problem at once."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__(
+            f"Invalid {SECTION} settings (previous settings kept): " + "; ".join(errors)
+        )
+
+
+def unknown_keys(changes: Any) -> list[str]:
+    """Keys the server does not know (client-only or misspelt): worth a log line."""
+    return sorted(set(unwrap_section(changes)) - set(SETTINGS))
+
+
+def unwrap_section(changes: Any) -> dict[str, Any]:
+    """Accept `{codellamaLsp: {...}}`, `{...}` or None."""
+    if changes is None:
+        return {}
+    if not isinstance(changes, dict):
+        raise SettingsError([f"settings must be an object, got {type(changes).__name__}"])
+    if SECTION in changes and isinstance(changes[SECTION], dict):
+        return changes[SECTION]
+    return changes
+
+
+def _coerce(name: str, spec: Spec, raw: Any) -> Any:
+    kind = spec.kind
+    if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        raw = float(raw)
+    if isinstance(raw, bool) or not isinstance(raw, kind):
+        raise ValueError(f"'{name}' must be a {kind.__name__}, got {raw!r}")
+    if spec.choices and raw not in spec.choices:
+        raise ValueError(f"'{name}' must be one of {', '.join(spec.choices)}; got {raw!r}")
+    if spec.minimum is not None and raw < spec.minimum:
+        raise ValueError(f"'{name}' must be at least {spec.minimum}; got {raw!r}")
+    if spec.maximum is not None and raw > spec.maximum:
+        raise ValueError(f"'{name}' must be at most {spec.maximum}; got {raw!r}")
+    return raw
