@@ -1,0 +1,1 @@
+"""Engines run a prepared prompt and stream back the middle."""
