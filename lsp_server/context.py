@@ -59,30 +59,56 @@ class CompletionContext:
         return self.suffix.split("\n", 21)[1:21]
 
 
-def offset_at(text: str, line: int, character: int, encoding: str = "utf-16") -> int:
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def offset_at(
+    text: str, line: int, character: int, encoding: str = "utf-16", clamp: bool = False
+) -> int:
     """String offset of an LSP position; raises PositionError if it is not there.
 
-    Scans for line starts with `str.find` (C speed), so a 10 MB file costs
-    milliseconds, not a split of the whole text per keystroke.
+    Lines end at "\n", "\r\n" or "\r", as LSP defines. With `clamp`, a
+    position past a line's end or past the last line moves to the nearest end
+    (what editors do with edits), instead of raising.
     """
     if line < 0 or character < 0:
-        raise PositionError(f"negative position {line}:{character}")
+        if not clamp:
+            raise PositionError(f"negative position {line}:{character}")
+        line, character = max(line, 0), max(character, 0)
+    start, end, found = _line_span(text, line)
+    if not found:
+        if clamp:
+            return len(text)
+        lines = len(_LINE_BREAK.findall(text)) + 1
+        raise PositionError(f"line {line} is past the end of the document ({lines} lines)")
+    return start + _column_to_index(text[start:end], character, encoding, line, clamp)
+
+
+def _line_span(text: str, line: int) -> tuple[int, int, bool]:
+    """(start, end) of line `line` without its break; found=False past the end."""
+    if "\r" not in text:  # the common case, at str.find speed
+        start = 0
+        for _ in range(line):
+            nl = text.find("\n", start)
+            if nl < 0:
+                return 0, 0, False
+            start = nl + 1
+        end = text.find("\n", start)
+        return start, len(text) if end < 0 else end, True
     start = 0
+    breaks = _LINE_BREAK.finditer(text)
     for _ in range(line):
-        nl = text.find("\n", start)
-        if nl < 0:
-            raise PositionError(
-                f"line {line} is past the end of the document ({text.count(chr(10)) + 1} lines)"
-            )
-        start = nl + 1
-    end = text.find("\n", start)
-    end = len(text) if end < 0 else end
-    if end > start and text[end - 1] == "\r":
-        end -= 1
-    return start + _column_to_index(text[start:end], character, encoding, line)
+        match = next(breaks, None)
+        if match is None:
+            return 0, 0, False
+        start = match.end()
+    match = _LINE_BREAK.search(text, start)
+    return start, len(text) if match is None else match.start(), True
 
 
-def _column_to_index(line_text: str, character: int, encoding: str, line: int) -> int:
+def _column_to_index(
+    line_text: str, character: int, encoding: str, line: int, clamp: bool = False
+) -> int:
     if encoding == "utf-32":
         units = [1] * len(line_text)
     elif encoding == "utf-8":
@@ -98,7 +124,7 @@ def _column_to_index(line_text: str, character: int, encoding: str, line: int) -
             # the start of that character rather than split it.
             return index
         total += width
-    if total == character:
+    if total == character or clamp:
         return len(line_text)
     raise PositionError(
         f"character {character} is past the end of line {line} ({total} {encoding} units)"

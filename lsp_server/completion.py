@@ -1,0 +1,71 @@
+"""The completion pipeline: context → prompt → engine → filters.
+
+The server and `codellama-lsp complete` both go through `CompletionService`,
+so what the command line prints is what the editor would show.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from . import filters
+from .context import CompletionContext
+from .engines.base import Engine, GenerationRequest, GenerationResult, Prompt
+from .prompt import FimPrompt, PromptBuilder
+from .settings import Settings
+from .typing_through import TypingThrough
+
+
+@dataclass
+class Suggestion:
+    text: str
+    raw: str = ""
+    source: str = "model"  # "model" | "typed-through"
+    result: GenerationResult | None = None
+
+
+class CompletionService:
+    """Holds the engine and prompt builder of one loaded model."""
+
+    def __init__(self, engine: Engine, builder: PromptBuilder, max_positions: int = 0) -> None:
+        self.engine = engine
+        self.builder = builder
+        self.max_positions = max_positions
+        self.typing = TypingThrough()
+
+    def prompt(self, ctx: CompletionContext, settings: Settings) -> FimPrompt:
+        window = settings.contextWindow
+        if self.max_positions:
+            window = min(window, self.max_positions)
+        budget = window - settings.maxNewTokens
+        return self.builder.build(
+            ctx.prefix, ctx.suffix, budget, settings.fimOrder, settings.prefixShare
+        )
+
+    def request(
+        self, ctx: CompletionContext, settings: Settings, key: str | None
+    ) -> GenerationRequest:
+        tokens = self.builder.tok.tokens
+        return GenerationRequest(
+            prompt=Prompt(ids=self.prompt(ctx, settings).ids, stop_ids=(tokens.eot, tokens.eos)),
+            max_new_tokens=settings.maxNewTokens,
+            temperature=settings.temperature,
+            top_p=settings.topP,
+            cache_key=key,
+            should_stop=lambda text: filters.is_complete(text, ctx),
+        )
+
+    def finish(self, ctx: CompletionContext, result: GenerationResult) -> Suggestion:
+        return Suggestion(filters.postprocess(result.text, ctx), result.text, "model", result)
+
+    def complete(
+        self,
+        ctx: CompletionContext,
+        settings: Settings,
+        key: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Suggestion:
+        """The whole pipeline, blocking (the command line; tests)."""
+        result = self.engine.generate(self.request(ctx, settings, key), cancel or threading.Event())
+        return self.finish(ctx, result)
