@@ -1,0 +1,99 @@
+"""A small LSP client for benchmarks: the real server as a subprocess over stdio."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+SERVER_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+
+
+def plain(value: Any) -> Any:
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+class BenchClient:
+    """Starts `python -m lsp_server`, initializes it and waits for the model."""
+
+    def __init__(self, options: dict[str, Any] | None = None, command: list[str] | None = None):
+        self.options = options or {}
+        self.command = command or [sys.executable, "-m", "lsp_server", "serve"]
+        self.client = LanguageClient("codellama-lsp-bench", "0")
+        self.messages: list[str] = []
+        for method in (types.WINDOW_LOG_MESSAGE, types.WINDOW_SHOW_MESSAGE):
+            self.client.feature(method)(lambda params: self.messages.append(params.message))
+
+    async def __aenter__(self) -> BenchClient:
+        await self.client.start_io(*self.command, env=SERVER_ENV)
+        caps = types.ClientCapabilities(
+            window=types.WindowClientCapabilities(work_done_progress=False),
+            text_document=types.TextDocumentClientCapabilities(
+                inline_completion=types.InlineCompletionClientCapabilities()
+            ),
+        )
+        await self.client.initialize_async(
+            types.InitializeParams(capabilities=caps, initialization_options=self.options)
+        )
+        self.client.initialized(types.InitializedParams())
+        while (await self.stats())["state"] not in ("ready", "failed"):
+            time.sleep(0.05)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.client.shutdown_async(None)
+        self.client.exit(None)
+        await self.client.stop()
+
+    async def custom(self, method: str, params: dict[str, Any]) -> Any:
+        return plain(await self.client.protocol.send_request_async(method, params))
+
+    async def stats(self) -> dict[str, Any]:
+        return await self.custom("codellamaLsp/stats", {})
+
+    def open(self, uri: str, text: str, language: str = "python") -> None:
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id=language, version=1, text=text
+                )
+            )
+        )
+
+    async def inline(self, uri: str, line: int, character: int):
+        return await self.client.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=line, character=character),
+                context=types.InlineCompletionContext(
+                    trigger_kind=types.InlineCompletionTriggerKind.Automatic
+                ),
+            )
+        )
+
+    async def prompt(self, uri: str, line: int, character: int) -> dict[str, Any]:
+        return await self.custom(
+            "codellamaLsp/prompt",
+            {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}},
+        )
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
