@@ -27,11 +27,31 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(1)
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_CMD, server_env=SERVER_ENV))
+CONFIG = ClientServerConfig(server_command=SERVER_CMD, server_env=SERVER_ENV)
+
+
+@pytest_lsp.fixture(config=CONFIG)
 async def client(lsp_client: LanguageClient):
-    """A started server; each test initializes it the way it needs."""
+    """A fresh server per test; the test initializes it the way it needs."""
     yield
     await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=CONFIG, scope="module")
+async def shared(lsp_client: LanguageClient):
+    """One server for a whole module (bundled model, default settings), to keep the suite fast.
+
+    Modules using it need `pytestmark = pytest.mark.asyncio(loop_scope="module")`.
+    """
+    await initialize(lsp_client, {"model": "bundled"})
+    yield
+    await lsp_client.shutdown_session()
+
+
+def configure(client: LanguageClient, **settings: Any) -> None:
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"codellamaLsp": settings})
+    )
 
 
 async def initialize(
