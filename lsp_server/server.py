@@ -16,7 +16,7 @@ from . import __version__
 from .completion import Suggestion
 from .context import CompletionContext, PositionError, context_at
 from .documents import Document, DocumentStore, UnknownDocument
-from .engines.base import GenerationResult
+from .engines.base import EngineError, GenerationResult
 from .model_manager import ModelManager
 from .protocol import DocumentProtocol
 from .settings import SECTION, Settings, SettingsError, unknown_keys
@@ -41,6 +41,7 @@ class CodeLlamaServer(LanguageServer):
         self.worker = Worker()
         self.models = ModelManager(self)
         self.stats: dict[str, Any] = {"model_calls": 0, "typed_through": 0, "cancelled": 0}
+        self._shown_errors: set[str] = set()
 
     # -- messages -------------------------------------------------------------
 
@@ -61,6 +62,13 @@ class CodeLlamaServer(LanguageServer):
 
     def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def report_once(self, message: str) -> None:
+        """An error the user should see once, not on every keystroke."""
+        self.log(message, error=True)
+        if message not in self._shown_errors:
+            self._shown_errors.add(message)
+            self.show(message, types.MessageType.Error)
 
     # -- settings -------------------------------------------------------------
 
@@ -118,6 +126,9 @@ class CodeLlamaServer(LanguageServer):
         except asyncio.CancelledError:
             self.stats["cancelled"] += 1
             raise
+        except EngineError as exc:
+            self.report_once(str(exc))
+            return None
         if result is None or result.stop_reason == "cancelled":
             self.stats["cancelled"] += 1
             return None

@@ -50,6 +50,10 @@ class GenerationResult:
     steps: int = 0
 
 
+class EngineError(RuntimeError):
+    """A generation that failed for a reason the user can act on (the message says how)."""
+
+
 class Engine(Protocol):
     """What the completion pipeline needs from a model backend."""
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from ..model_loader import LoadedModel
-from .base import GenerationRequest, GenerationResult
+from .base import EngineError, GenerationRequest, GenerationResult
 from .kv_store import CachedPrompt, KVStore, common_prefix_len, crop
 
 DEFAULT_CACHE_MB = {"cuda": 4096, "cpu": 512}
@@ -41,6 +41,17 @@ class TransformersEngine:
         self.kv = KVStore(mb * 2**20, _kv_bytes_per_token(config, self.model.dtype))
 
     def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+        try:
+            return self._generate(request, cancel)
+        except torch.cuda.OutOfMemoryError as exc:
+            self.kv.clear()
+            torch.cuda.empty_cache()
+            raise EngineError(
+                "The GPU ran out of memory while generating. Lower codellamaLsp.contextWindow "
+                "or kvCacheMaxMB, or use quantization '4bit'."
+            ) from exc
+
+    def _generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
         ids = list(request.prompt.ids or [])
         if not ids:
             raise ValueError("the transformers engine needs prompt ids")
