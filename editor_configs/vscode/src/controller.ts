@@ -1,0 +1,164 @@
+/**
+ * Owns the language client: resolves the server command, starts and stops it,
+ * forwards settings, and feeds the status bar from the client's state and the
+ * server's `$/progress` reports. A new LanguageClient is made on every start so
+ * a changed server path or arguments take effect on restart.
+ */
+import * as vscode from 'vscode';
+import {
+    DidChangeConfigurationNotification,
+    LanguageClient,
+    LanguageClientOptions,
+    ServerOptions,
+    State as ClientState,
+    TransportKind,
+    WorkDoneProgress,
+    WorkDoneProgressCreateRequest,
+} from 'vscode-languageclient/node';
+import { resolveServerCommand, ServerNotFoundError, INSTALL_COMMAND } from './serverCommand';
+import { SECTION, serverSettingNames, serverSettings } from './serverSettings';
+import { StatusBar } from './status';
+
+export class Controller implements vscode.Disposable {
+    private client: LanguageClient | undefined;
+    private stopping = false;
+    private readonly loading = new Set<string | number>();
+    private readonly names: string[];
+
+    constructor(
+        private readonly context: vscode.ExtensionContext,
+        private readonly log: vscode.LogOutputChannel,
+        private readonly status: StatusBar,
+    ) {
+        this.names = serverSettingNames(context.extension.packageJSON);
+    }
+
+    get automatic(): boolean {
+        return vscode.workspace.getConfiguration(SECTION).get<boolean>('client.automaticSuggestions', true);
+    }
+
+    /** The server's settings as VS Code resolves them (user, workspace, defaults). */
+    currentSettings(): Record<string, unknown> {
+        const config = vscode.workspace.getConfiguration(SECTION);
+        return serverSettings(this.names, (name) => config.get(name));
+    }
+
+    async start(): Promise<void> {
+        const config = vscode.workspace.getConfiguration(SECTION);
+        let command;
+        try {
+            command = resolveServerCommand(
+                config.get<string>('client.serverPath', ''),
+                config.get<string[]>('client.serverArgs', ['serve']),
+            );
+        } catch (error) {
+            if (error instanceof ServerNotFoundError) {
+                this.fail(error.message, true);
+                return;
+            }
+            throw error;
+        }
+        this.log.info(`Starting ${command.command} ${command.args.join(' ')}`);
+        const serverOptions: ServerOptions = {
+            command: command.command,
+            args: command.args,
+            transport: TransportKind.stdio,
+        };
+        const clientOptions: LanguageClientOptions = {
+            documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+            outputChannel: this.log,
+            initializationOptions: this.currentSettings(),
+            middleware: {
+                provideInlineCompletionItems: (document, position, context, token, next) => {
+                    if (!this.automatic && context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic) {
+                        return undefined;
+                    }
+                    return next(document, position, context, token);
+                },
+            },
+        };
+        const client = new LanguageClient(`${SECTION}.client`, 'Code Llama', serverOptions, clientOptions);
+        this.client = client;
+        this.stopping = false;
+        this.loading.clear();
+        client.onDidChangeState((event) => {
+            if (event.newState === ClientState.Stopped && !this.stopping && this.client === client) {
+                this.fail('codellama-lsp stopped unexpectedly.', false);
+            }
+        });
+        this.status.set({ kind: 'starting' });
+        try {
+            await client.start();
+        } catch (error) {
+            this.fail(`codellama-lsp failed to start: ${String(error)}`, false);
+            return;
+        }
+        // Replaces the client's own progress handler: loading shows in the status bar instead.
+        client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => this.track(client, token));
+        if (this.loading.size === 0) {
+            this.status.set({ kind: 'ready' });
+        }
+    }
+
+    private track(client: LanguageClient, token: string | number): void {
+        const disposable = client.onProgress(WorkDoneProgress.type, token, (value) => {
+            if (value.kind === 'end') {
+                this.loading.delete(token);
+                disposable.dispose();
+                if (this.loading.size === 0 && this.status.current.kind === 'loading') {
+                    this.status.set({ kind: 'ready' });
+                }
+                return;
+            }
+            this.loading.add(token);
+            const previous = this.status.current;
+            const title = value.kind === 'begin' ? value.title : previous.kind === 'loading' ? previous.message : '';
+            const message = value.message ? `${title} ${value.message}`.trim() : title;
+            this.status.set({ kind: 'loading', message, percentage: value.percentage });
+        });
+    }
+
+    /** Push changed server settings (workspace/didChangeConfiguration). */
+    async sendSettings(): Promise<void> {
+        if (!this.client?.isRunning()) {
+            return;
+        }
+        await this.client.sendNotification(DidChangeConfigurationNotification.type, {
+            settings: { [SECTION]: this.currentSettings() },
+        });
+    }
+
+    async stop(): Promise<void> {
+        const client = this.client;
+        this.client = undefined;
+        this.stopping = true;
+        if (client?.isRunning()) {
+            await client.stop();
+        }
+        this.status.set({ kind: 'stopped' });
+    }
+
+    async restart(): Promise<void> {
+        await this.stop();
+        await this.start();
+    }
+
+    private fail(message: string, offerInstall: boolean): void {
+        this.log.error(message);
+        this.status.set({ kind: 'error', message });
+        const actions = offerInstall ? ['Copy install command', 'Open settings', 'Show log'] : ['Show log'];
+        void vscode.window.showErrorMessage(message, ...actions).then(async (choice) => {
+            if (choice === 'Copy install command') {
+                await vscode.env.clipboard.writeText(INSTALL_COMMAND);
+            } else if (choice === 'Open settings') {
+                await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.client`);
+            } else if (choice === 'Show log') {
+                this.log.show();
+            }
+        });
+    }
+
+    dispose(): void {
+        void this.stop();
+    }
+}
