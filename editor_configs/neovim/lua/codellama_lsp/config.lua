@@ -24,6 +24,7 @@ M.defaults = {
   debounce_ms = 75, -- quiet time after a key before asking the server
   native = "auto", -- "auto": vim.lsp.inline_completion on Neovim >= 0.12; false: always this plugin's ghost text
   hl_group = "Comment", -- highlight of the ghost text
+  lsp = {}, -- more vim.lsp.config fields for the server, e.g. { cmd_env = { CUDA_VISIBLE_DEVICES = "0" } }
   keymaps = {
     accept = "<Tab>",
     accept_word = "<M-Right>",

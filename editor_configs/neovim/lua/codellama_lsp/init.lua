@@ -140,14 +140,14 @@ function M.setup(opts)
   capabilities.textDocument.inlineCompletion = capabilities.textDocument.inlineCompletion
     or { dynamicRegistration = false }
   local settings = config_mod.server_settings(cfg)
-  vim.lsp.config(NAME, {
+  vim.lsp.config(NAME, vim.tbl_extend("force", cfg.lsp, {
     cmd = cfg.cmd,
     filetypes = cfg.filetypes,
     root_markers = cfg.root_markers,
     capabilities = capabilities,
     init_options = settings,
     settings = { codellamaLsp = settings },
-  })
+  }))
 
   status.setup(NAME)
   vim.api.nvim_create_autocmd("LspAttach", {
