@@ -6,6 +6,7 @@ extmark, the buffer after accepting, the cursor.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -114,29 +115,31 @@ class Editor:
         )
 
 
-@pytest.fixture
-def start_editor(tmp_path: Path) -> Iterator[Callable[..., Editor]]:
-    started: list[Any] = []
+@pytest.fixture(scope="module")
+def shared_editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editor]:
+    """One Neovim and one server (one model load) for the module; tests get fresh buffers."""
+    argv = [NVIM, "--embed", "--headless", "--clean", "-n", "-i", "NONE"]
+    nvim = pynvim.attach("child", argv=argv)
+    cmd = SERVER_CMD.split() if SERVER_CMD else [sys.executable, "-m", "lsp_server"]
+    nvim.exec_lua(SETUP, str(PLUGIN), cmd, {"settings": SERVER_SETTINGS}, str(ROOT))
+    try:
+        yield Editor(nvim)
+    finally:
+        with contextlib.suppress(Exception):  # the connection closes as Neovim quits
+            nvim.command("qa!")
+        nvim.close()
 
-    def start(**opts: Any) -> Editor:
-        argv = [NVIM, "--embed", "--headless", "--clean", "-n", "-i", "NONE"]
-        nvim = pynvim.attach("child", argv=argv)
-        started.append(nvim)
-        cmd = SERVER_CMD.split() if SERVER_CMD else [sys.executable, "-m", "lsp_server"]
-        opts.setdefault("settings", SERVER_SETTINGS)
-        nvim.exec_lua(SETUP, str(PLUGIN), cmd, opts, str(ROOT))
-        return Editor(nvim)
+
+@pytest.fixture
+def start_editor(shared_editor: Editor) -> Iterator[Callable[..., Editor]]:
+    def start(auto_trigger: bool = True) -> Editor:
+        shared_editor.lua("require('codellama_lsp').config.auto_trigger = ...", auto_trigger)
+        return shared_editor
 
     yield start
-    for nvim in started:
-        try:
-            nvim.exec_lua(
-                "for _, c in ipairs(vim.lsp.get_clients()) do c:stop() end"
-                " vim.wait(5000, function() return #vim.lsp.get_clients() == 0 end)"
-            )
-            nvim.close()
-        except Exception:  # the editor may already be gone after a failure
-            pass
+    shared_editor.type("<Esc>")
+    shared_editor.wait("normal mode", lambda: shared_editor.mode == "n", timeout=10)
+    shared_editor.nvim.command("silent! %bwipeout!")
 
 
 PUSH = (
@@ -292,5 +295,5 @@ def test_checkhealth_reports_server_and_model(start_editor, tmp_path):
     report = "\n".join(ed.lines)
     assert "Server found: " in report
     assert "Server version: " in report
-    assert "Model: ready" in report
+    assert "Model: ready (" in report
     assert "ERROR" not in report

@@ -19,6 +19,14 @@ import { resolveServerCommand, ServerNotFoundError, INSTALL_COMMAND } from './se
 import { SECTION, serverSettingNames, serverSettings } from './serverSettings';
 import { StatusBar } from './status';
 
+const STATS_METHOD = 'codellamaLsp/stats';
+
+interface ServerStats {
+    state?: 'idle' | 'loading' | 'ready' | 'failed'; // idle: not started yet
+    error?: string | null;
+    model?: string;
+}
+
 export class Controller implements vscode.Disposable {
     private client: LanguageClient | undefined;
     private stopping = false;
@@ -96,7 +104,34 @@ export class Controller implements vscode.Disposable {
         // Replaces the client's own progress handler: loading shows in the status bar instead.
         client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => this.track(client, token));
         if (this.loading.size === 0) {
-            this.status.set({ kind: 'ready' });
+            await this.refreshModelState(client);
+        }
+    }
+
+    /** Ask the server whether the model loaded (progress `end` says "done", not "ok"). */
+    private async refreshModelState(client: LanguageClient): Promise<void> {
+        if (!client.isRunning()) {
+            return;
+        }
+        let stats: ServerStats | undefined;
+        try {
+            stats = await client.sendRequest<ServerStats>(STATS_METHOD, {});
+        } catch {
+            stats = undefined; // an older server without the request: assume ready
+        }
+        if (this.client !== client || this.loading.size > 0) {
+            return;
+        }
+        if (stats?.state === 'failed') {
+            // The server has already shown the message; the status bar keeps it.
+            this.status.set({ kind: 'error', message: stats.error ?? 'The model failed to load.' });
+        } else if (stats?.state === 'loading' || stats?.state === 'idle') {
+            // Loading without a progress token we follow (a client without progress support
+            // in between restarts): look again shortly.
+            this.status.set({ kind: 'loading', message: 'Loading model' });
+            setTimeout(() => void this.refreshModelState(client), 1000);
+        } else {
+            this.status.set({ kind: 'ready', model: stats?.model });
         }
     }
 
@@ -105,8 +140,8 @@ export class Controller implements vscode.Disposable {
             if (value.kind === 'end') {
                 this.loading.delete(token);
                 disposable.dispose();
-                if (this.loading.size === 0 && this.status.current.kind === 'loading') {
-                    this.status.set({ kind: 'ready' });
+                if (this.loading.size === 0) {
+                    void this.refreshModelState(client);
                 }
                 return;
             }

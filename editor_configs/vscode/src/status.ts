@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 export type State =
     | { kind: 'starting' }
     | { kind: 'loading'; message: string; percentage?: number }
-    | { kind: 'ready' }
+    | { kind: 'ready'; model?: string }
     | { kind: 'error'; message: string }
     | { kind: 'stopped' };
 
@@ -56,9 +56,11 @@ export class StatusBar implements vscode.Disposable {
             }
             case 'ready':
                 item.text = this.automatic ? '$(sparkle) Code Llama' : '$(circle-slash) Code Llama';
-                item.tooltip = this.automatic
-                    ? 'Code Llama is ready: suggestions appear while you type.'
-                    : 'Code Llama is ready: automatic suggestions are off (trigger them by command).';
+                item.tooltip =
+                    (this.automatic
+                        ? 'Code Llama is ready: suggestions appear while you type.'
+                        : 'Code Llama is ready: automatic suggestions are off (Alt+\\ asks for one).') +
+                    (state.model ? `\nModel: ${state.model}` : '');
                 break;
             case 'error':
                 item.text = '$(error) Code Llama';

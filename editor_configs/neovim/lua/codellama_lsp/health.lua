@@ -48,13 +48,20 @@ function M.check()
     end
   end
 
-  local state = require("codellama_lsp.status").current
-  if state.state == "ready" then
-    health.ok("Model: ready")
-  elseif state.state == "loading" then
-    health.info("Model: loading " .. state.message)
-  else
+  if not client then
     health.info("Server not running: open a file to start it (:CodellamaLsp status)")
+    return
+  end
+  local response = client:request_sync(require("codellama_lsp.status").STATS_METHOD, {}, 5000)
+  local stats = response and response.result
+  if type(stats) ~= "table" then
+    health.warn("The server did not report its model state: " .. vim.inspect(response and response.err))
+  elseif stats.state == "ready" then
+    health.ok("Model: ready (" .. tostring(stats.model) .. ")")
+  elseif stats.state == "failed" then
+    health.error("Model: failed to load: " .. tostring(stats.error), { "See :CodellamaLsp log" })
+  else
+    health.info("Model: " .. tostring(stats.state))
   end
 end
 

@@ -145,6 +145,10 @@ function M.setup(opts)
     filetypes = cfg.filetypes,
     root_markers = cfg.root_markers,
     capabilities = capabilities,
+    -- One server for every buffer and project: each server process loads the model.
+    reuse_client = function(client, config)
+      return client.name == config.name
+    end,
     init_options = settings,
     settings = { codellamaLsp = settings },
   }))

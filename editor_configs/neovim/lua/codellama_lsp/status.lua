@@ -2,8 +2,10 @@
 --- loading) and the client's life cycle: for statuslines and :checkhealth.
 local M = {}
 
----@type { state: "stopped"|"starting"|"loading"|"ready", message: string }
+---@type { state: "stopped"|"loading"|"ready"|"failed", message: string }
 M.current = { state = "stopped", message = "" }
+
+M.STATS_METHOD = "codellamaLsp/stats"
 
 local function set(state, message)
   M.current = { state = state, message = message or "" }
@@ -15,8 +17,31 @@ function M.text()
   local c = M.current
   if c.state == "loading" then
     return ("Code Llama: %s"):format(c.message ~= "" and c.message or "loading")
+  elseif c.state == "failed" then
+    return "Code Llama: failed (:checkhealth codellama_lsp)"
   end
   return "Code Llama: " .. c.state
+end
+
+--- Progress `end` says loading finished, not that it worked: ask the server.
+---@param client vim.lsp.Client
+function M.refresh(client)
+  client:request(M.STATS_METHOD, {}, function(err, stats)
+    if err or type(stats) ~= "table" then
+      set("ready") -- a server without the request
+    elseif stats.state == "failed" then
+      set("failed", stats.error or "the model failed to load")
+    elseif stats.state == "loading" or stats.state == "idle" then
+      set("loading", M.current.state == "loading" and M.current.message or "Loading model")
+      vim.defer_fn(function()
+        if not client:is_stopped() then
+          M.refresh(client)
+        end
+      end, 1000)
+    else
+      set("ready", stats.model)
+    end
+  end)
 end
 
 function M.setup(name)
@@ -33,7 +58,7 @@ function M.setup(name)
       end
       local value = args.data.params.value or {}
       if value.kind == "end" then
-        set("ready", value.message)
+        M.refresh(vim.lsp.get_client_by_id(args.data.client_id))
       else
         local parts = { value.title or M.current.message, value.message }
         if value.percentage then
@@ -48,8 +73,8 @@ function M.setup(name)
   vim.api.nvim_create_autocmd("LspAttach", {
     group = group,
     callback = function(args)
-      if ours(args) and M.current.state ~= "loading" then
-        set("ready")
+      if ours(args) and M.current.state == "stopped" then
+        M.refresh(vim.lsp.get_client_by_id(args.data.client_id))
       end
     end,
   })
