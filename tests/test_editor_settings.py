@@ -10,12 +10,19 @@ Fix drift with `python editor_configs/sync_settings.py`.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from lsp_server.settings import SECTION, SETTINGS
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = pytest.importorskip("tomli")
+
+from lsp_server.settings import SECTION, SETTINGS, Settings
 from tests.nvim_binary import NVIM
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,3 +96,23 @@ def test_neovim_setup_rejects_a_misspelt_setting_and_changes_nothing(tmp_path):
     assert out["ok"] is False
     assert 'unknown server setting "maxNewToken"' in out["err"]
     assert out.get("config") is None  # nothing was registered
+
+
+def test_helix_config_uses_valid_server_settings():
+    config = tomllib.loads((ROOT / "editor_configs" / "helix" / "languages.toml").read_text())
+    server = config["language-server"]["codellama-lsp"]
+    assert server["command"] == "codellama-lsp" and server["args"] == ["serve"]
+    assert set(server["config"]) <= set(SETTINGS)
+    Settings().merged(server["config"])  # raises SettingsError on a bad value
+
+
+def test_emacs_config_uses_valid_server_settings():
+    text = (ROOT / "editor_configs" / "emacs" / "codellama-lsp.el").read_text()
+    plist = re.search(r"\(defvar codellama-lsp-settings\s+'\(([^)]*)\)", text)
+    assert plist, "codellama-lsp-settings not found"
+    pairs = re.findall(r':(\w+)\s+("[^"]*"|-?[\d.]+|t|nil)', plist.group(1))
+    assert pairs
+    settings = {name: json.loads(value) for name, value in pairs}
+    assert set(settings) <= set(SETTINGS)
+    Settings().merged(settings)
+    assert '("codellama-lsp" "serve"' in text

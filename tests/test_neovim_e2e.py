@@ -32,7 +32,7 @@ SETUP = """
 local rtp, cmd, opts, cwd = ...
 vim.opt.rtp:prepend(rtp)
 opts.cmd = cmd
-local env = { OMP_NUM_THREADS = "1", TOKENIZERS_PARALLELISM = "false" }
+local env = { OMP_NUM_THREADS = "1", MKL_NUM_THREADS = "1", TOKENIZERS_PARALLELISM = "false" }
 opts.lsp = { cmd_cwd = cwd, cmd_env = env }
 require("codellama_lsp").setup(opts)
 """
@@ -120,7 +120,7 @@ def shared_editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editor]:
     """One Neovim and one server (one model load) for the module; tests get fresh buffers."""
     argv = [NVIM, "--embed", "--headless", "--clean", "-n", "-i", "NONE"]
     nvim = pynvim.attach("child", argv=argv)
-    cmd = SERVER_CMD.split() if SERVER_CMD else [sys.executable, "-m", "lsp_server"]
+    cmd = SERVER_CMD.split() if SERVER_CMD else [sys.executable, "-m", "lsp_server", "serve"]
     nvim.exec_lua(SETUP, str(PLUGIN), cmd, {"settings": SERVER_SETTINGS}, str(ROOT))
     try:
         yield Editor(nvim)

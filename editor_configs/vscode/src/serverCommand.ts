@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const SERVER_NAME = 'codellama-lsp';
-export const INSTALL_COMMAND = 'pipx install codellama-lsp';
+export const INSTALL_COMMAND = 'pip install codellama-lsp';
 
 export interface ServerCommand {
     command: string;
@@ -80,7 +80,7 @@ export function resolveServerCommand(
     if (!found) {
         throw new ServerNotFoundError(
             `${SERVER_NAME} was not found on PATH. Install it with \`${INSTALL_COMMAND}\` ` +
-                `(or \`pip install codellama-lsp\` in the Python environment you use), ` +
+                `(or \`pipx install codellama-lsp\`), ` +
                 `or set codellamaLsp.client.serverPath to its full path.`,
         );
     }

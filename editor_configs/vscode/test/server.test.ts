@@ -61,7 +61,7 @@ function serverCommand(): [string, string[]] {
         const [command, ...args] = configured.split(/\s+/);
         return [command, args];
     }
-    return [process.env.PYTHON || 'python3', ['-m', 'lsp_server']];
+    return [process.env.PYTHON || 'python3', ['-m', 'lsp_server', 'serve']];
 }
 
 function items(result: InlineCompletionList | InlineCompletionItem[] | null): InlineCompletionItem[] {
@@ -98,7 +98,7 @@ describe('codellama-lsp with VS Code client capabilities', () => {
         const [command, args] = serverCommand();
         server = spawn(command, args, {
             cwd: ROOT,
-            env: { ...process.env, OMP_NUM_THREADS: '1', TOKENIZERS_PARALLELISM: 'false' },
+            env: { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', TOKENIZERS_PARALLELISM: 'false' },
             stdio: ['pipe', 'pipe', 'pipe'],
         });
         server.stderr!.on('data', (chunk) => (stderr += chunk));

@@ -4,7 +4,7 @@
 local M = {}
 
 M.NAME = "codellama_lsp"
-M.INSTALL_COMMAND = "pipx install codellama-lsp"
+M.INSTALL_COMMAND = "pip install codellama-lsp"
 
 ---@class codellama_lsp.Keymaps
 ---@field accept string|false       accept the whole suggestion (falls back to the key's usual action)
