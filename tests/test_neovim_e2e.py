@@ -189,6 +189,22 @@ def test_typing_shows_the_servers_suggestion_and_tab_inserts_it(start_editor, tm
     assert ed.mode == "i"
 
 
+def test_non_ascii_text_before_the_cursor_keeps_positions_exact(start_editor, tmp_path):
+    """Neovim negotiates UTF-8 positions; é and 😀 are 2 and 4 bytes but 1 and 2 UTF-16 units."""
+    ed = start_editor()
+    ed.open(tmp_path / "stack.py", PUSH)
+    ed.type('5GA<CR>label = "héllo 😀" + self.')
+    ed.wait("ghost text", ed.ghost)
+    suggestion = ed.suggestion()
+    text = suggestion["text"]
+    before, (row, col) = ed.lines, ed.cursor
+    assert col == len(before[row].encode())  # Neovim's cursor column is in bytes
+    assert (suggestion["row"], suggestion["col"]) == (row, col)  # the server's range, converted
+    ed.type("<Tab>")
+    ed.wait("the accepted text", lambda: ed.lines != before)
+    assert ed.lines == inserted_at(before, row, len(before[row]), text)
+
+
 def test_dismiss_clears_the_ghost_and_changes_nothing(start_editor, tmp_path):
     ed = start_editor()
     show_suggestion(ed, tmp_path)
