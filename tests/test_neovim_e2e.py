@@ -205,6 +205,33 @@ def test_non_ascii_text_before_the_cursor_keeps_positions_exact(start_editor, tm
     assert ed.lines == inserted_at(before, row, len(before[row]), text)
 
 
+def test_completion_menus_do_not_ask_the_server(start_editor, tmp_path):
+    """Neovim's own completion (like nvim-cmp or blink) auto-triggers on "." here.
+
+    The server's textDocument/completion fallback, asked at the same keystroke,
+    would supersede the ghost text's request, so the plugin hides it from menus.
+    """
+    ed = start_editor()
+    ed.open(tmp_path / "stack.py", PUSH)
+    ed.lua(
+        """
+        _G.sent = {}
+        local client = vim.lsp.get_clients({ bufnr = 0, name = 'codellama_lsp' })[1]
+        local request = client.request
+        client.request = function(self, method, ...)
+          table.insert(_G.sent, method)
+          return request(self, method, ...)
+        end
+        vim.lsp.completion.enable(true, client.id, 0, { autotrigger = true })
+        """
+    )
+    ed.type("5GA<CR>self.")
+    ed.wait("ghost text", ed.ghost)
+    sent = ed.lua("return _G.sent")
+    assert "textDocument/inlineCompletion" in sent
+    assert "textDocument/completion" not in sent
+
+
 def test_dismiss_clears_the_ghost_and_changes_nothing(start_editor, tmp_path):
     ed = start_editor()
     show_suggestion(ed, tmp_path)

@@ -77,6 +77,9 @@ export class Controller implements vscode.Disposable {
             outputChannel: this.log,
             initializationOptions: this.currentSettings(),
             middleware: {
+                // The server's textDocument/completion is for clients without ghost text. Asked
+                // at the same keystroke, it would supersede the inline completion request.
+                provideCompletionItem: () => undefined,
                 provideInlineCompletionItems: (document, position, context, token, next) => {
                     if (!this.automatic && context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic) {
                         return undefined;

@@ -24,6 +24,10 @@ M.defaults = {
   debounce_ms = 75, -- quiet time after a key before asking the server
   native = "auto", -- "auto": vim.lsp.inline_completion on Neovim >= 0.12; false: always this plugin's ghost text
   hl_group = "Comment", -- highlight of the ghost text
+  -- Also offer suggestions to completion menus (the server's textDocument/completion,
+  -- meant for clients without ghost text). Off: a menu request at the same keystroke
+  -- would supersede the ghost text's request in the server.
+  completion_menu = false,
   lsp = {}, -- more vim.lsp.config fields for the server, e.g. { cmd_env = { CUDA_VISIBLE_DEVICES = "0" } }
   keymaps = {
     accept = "<Tab>",

@@ -149,6 +149,15 @@ function M.setup(opts)
     reuse_client = function(client, config)
       return client.name == config.name
     end,
+    on_init = function(client, result)
+      if not cfg.completion_menu then
+        -- Before any buffer attaches, so completion plugins never see the capability.
+        client.server_capabilities.completionProvider = nil
+      end
+      if cfg.lsp.on_init then
+        return cfg.lsp.on_init(client, result)
+      end
+    end,
     init_options = settings,
     settings = { codellamaLsp = settings },
   }))
