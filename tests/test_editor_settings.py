@@ -103,3 +103,12 @@ def test_emacs_config_uses_valid_server_settings():
     assert set(settings) <= set(SETTINGS)
     Settings().merged(settings)
     assert '("codellama-lsp" "serve"' in text
+
+
+def test_vscode_restricted_mode_guards_where_code_goes():
+    """A cloned repository's .vscode/settings.json must not send code to its own endpoint."""
+    manifest = json.loads(PACKAGE_JSON.read_text())
+    restricted = manifest["capabilities"]["untrustedWorkspaces"]["restrictedConfigurations"]
+    for name in ("engine", "endpoint", "apiToken", "model", "instructModel"):
+        assert name in SETTINGS
+        assert f"{SECTION}.{name}" in restricted
