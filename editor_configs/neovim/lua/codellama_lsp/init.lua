@@ -117,8 +117,17 @@ local COMMANDS = {
     vim.notify(status.text())
   end,
   restart = function()
-    vim.lsp.enable(NAME, false)
-    vim.lsp.enable(NAME, true)
+    local old = vim.lsp.get_clients({ name = NAME })
+    vim.lsp.enable(NAME, false) -- stops the server
+    local function start_when_stopped()
+      for _, client in ipairs(old) do
+        if not client:is_stopped() then
+          return vim.defer_fn(start_when_stopped, 100)
+        end
+      end
+      vim.lsp.enable(NAME, true)
+    end
+    start_when_stopped()
   end,
   log = function()
     vim.cmd.edit(vim.lsp.log.get_filename())
@@ -134,6 +143,16 @@ function M.setup(opts)
   local cfg = config_mod.merge(opts)
   M.config = cfg
   inline.config = cfg
+  if vim.fn.executable(cfg.cmd[1]) == 0 then
+    vim.notify(
+      ("codellama_lsp: the server %q was not found. Install it with `%s`, or set cmd in setup()."):format(
+        cfg.cmd[1],
+        config_mod.INSTALL_COMMAND
+      ),
+      vim.log.levels.ERROR
+    )
+    return
+  end
   M.native = cfg.native ~= false and vim.lsp.inline_completion ~= nil
 
   local capabilities = vim.lsp.protocol.make_client_capabilities()
@@ -147,7 +166,7 @@ function M.setup(opts)
     capabilities = capabilities,
     -- One server for every buffer and project: each server process loads the model.
     reuse_client = function(client, config)
-      return client.name == config.name
+      return client.name == config.name and not client:is_stopped()
     end,
     on_init = function(client, result)
       if not cfg.completion_menu then

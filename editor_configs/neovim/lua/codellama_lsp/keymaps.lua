@@ -3,6 +3,9 @@
 --- completion menu's Tab), or the key itself (a tab or an indent).
 local M = {}
 
+---@type table<string, table> insert-mode lhs -> its mapping before setup() (empty: none)
+local originals = {}
+
 local function termcodes(keys)
   return vim.api.nvim_replace_termcodes(keys, true, false, true)
 end
@@ -11,7 +14,9 @@ end
 ---@param lhs string
 ---@return fun()
 function M.fallback_for(lhs)
-  local previous = vim.fn.maparg(lhs, "i", false, true)
+  -- What the key did before the first setup(): a second setup() must not fall back to us.
+  originals[lhs] = originals[lhs] or vim.fn.maparg(lhs, "i", false, true)
+  local previous = originals[lhs]
   if type(previous) ~= "table" or vim.tbl_isempty(previous) or previous.buffer == 1 then
     return function()
       vim.api.nvim_feedkeys(termcodes(lhs), "ni", false)
