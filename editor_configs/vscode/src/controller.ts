@@ -34,7 +34,7 @@ export class Controller implements vscode.Disposable {
     private readonly names: string[];
 
     constructor(
-        private readonly context: vscode.ExtensionContext,
+        context: vscode.ExtensionContext,
         private readonly log: vscode.LogOutputChannel,
         private readonly status: StatusBar,
     ) {
@@ -93,8 +93,13 @@ export class Controller implements vscode.Disposable {
         this.stopping = false;
         this.loading.clear();
         client.onDidChangeState((event) => {
-            if (event.newState === ClientState.Stopped && !this.stopping && this.client === client) {
+            if (this.client !== client) {
+                return;
+            }
+            if (event.newState === ClientState.Stopped && !this.stopping) {
                 this.fail('codellama-lsp stopped unexpectedly.', false);
+            } else if (event.newState === ClientState.Running && this.status.current.kind === 'error') {
+                void this.refreshModelState(client); // the client restarted it after a crash
             }
         });
         this.status.set({ kind: 'starting' });
