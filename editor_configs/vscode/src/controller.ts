@@ -12,11 +12,12 @@ import {
     ServerOptions,
     State as ClientState,
     TransportKind,
-    WorkDoneProgress,
+    ProgressToken,
     WorkDoneProgressCreateRequest,
 } from 'vscode-languageclient/node';
 import { resolveServerCommand, ServerNotFoundError, INSTALL_COMMAND } from './serverCommand';
 import { SECTION, serverSettingNames, serverSettings } from './serverSettings';
+import { followProgress } from './progress';
 import { StatusBar } from './status';
 
 const STATS_METHOD = 'codellamaLsp/stats';
@@ -30,7 +31,7 @@ interface ServerStats {
 export class Controller implements vscode.Disposable {
     private client: LanguageClient | undefined;
     private stopping = false;
-    private readonly loading = new Set<string | number>();
+    private readonly loading = new Set<ProgressToken>();
     private readonly names: string[];
 
     constructor(
@@ -109,7 +110,8 @@ export class Controller implements vscode.Disposable {
             this.fail(`codellama-lsp failed to start: ${String(error)}`, false);
             return;
         }
-        // Replaces the client's own progress handler: loading shows in the status bar instead.
+        // Replaces the client's own progress handler: progress shows in the status bar (and,
+        // when the server allows cancelling, in a notification with a Cancel button).
         client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => this.track(client, token));
         if (this.loading.size === 0) {
             await this.refreshModelState(client);
@@ -143,21 +145,18 @@ export class Controller implements vscode.Disposable {
         }
     }
 
-    private track(client: LanguageClient, token: string | number): void {
-        const disposable = client.onProgress(WorkDoneProgress.type, token, (value) => {
-            if (value.kind === 'end') {
+    private track(client: LanguageClient, token: ProgressToken): void {
+        followProgress(client, token, (view) => {
+            if (!view) {
                 this.loading.delete(token);
-                disposable.dispose();
                 if (this.loading.size === 0) {
                     void this.refreshModelState(client);
                 }
                 return;
             }
             this.loading.add(token);
-            const previous = this.status.current;
-            const title = value.kind === 'begin' ? value.title : previous.kind === 'loading' ? previous.message : '';
-            const message = value.message ? `${title} ${value.message}`.trim() : title;
-            this.status.set({ kind: 'loading', message, percentage: value.percentage });
+            const message = [view.title, view.message].filter(Boolean).join(': ');
+            this.status.set({ kind: 'loading', message, percentage: view.percentage });
         });
     }
 

@@ -1,6 +1,6 @@
 /**
  * The status bar item: what the server is doing right now (starting, loading
- * the model with its progress, ready, off, error). In the error state a click
+ * the model with its progress, running a code action, ready, off, error). In the error state a click
  * opens the log, which is where the reason is.
  */
 import * as vscode from 'vscode';
@@ -51,7 +51,7 @@ export class StatusBar implements vscode.Disposable {
             case 'loading': {
                 const pct = state.percentage === undefined ? '' : ` ${Math.round(state.percentage)}%`;
                 item.text = `$(loading~spin) Code Llama${pct}`;
-                item.tooltip = `Loading: ${state.message}`;
+                item.tooltip = state.message;
                 break;
             }
             case 'ready':
