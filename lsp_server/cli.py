@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from . import __version__
 from .settings import Settings, SettingsError
 
 
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="codellama-lsp", description="Code Llama completions for your editor, over LSP."
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    p.add_argument("--version", action="version", version=f"codellama-lsp {__version__}")
     sub = p.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the language server on stdio (the default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead (debugging)")
