@@ -1,0 +1,146 @@
+"""Oracle check of the post-processing filters on HumanEval infilling.
+
+The model is replaced by the canonical middle (an oracle), alone or followed
+by run-on text (`oracle_runon.py`). A case passes when
+`prompt + completion + suffix + test + check(entry_point)` runs without
+error. Filters must never break a correct middle (100% without run-on) and
+should recover it from run-on (target ≥ 97% per file).
+
+    python benchmarks/filters_oracle.py [--limit N] [--show-failures K]
+
+Prints a table: file × {no run-on, run-on} × {filters on, off}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from oracle_runon import VARIANTS, runon  # noqa: E402
+
+from lsp_server.context import CompletionContext  # noqa: E402
+from lsp_server.filters import postprocess  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "eval" / "human-eval-infilling"
+FILES = ("HumanEval-SingleLineInfilling.jsonl.gz", "HumanEval-RandomSpanInfillingLight.jsonl.gz")
+TIMEOUT_S = 5
+
+
+def load(name: str) -> list[dict]:
+    with gzip.open(DATA / name, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def program(case: dict, completion: str) -> str:
+    return (
+        case["prompt"]
+        + completion
+        + case["suffix"]
+        + "\n"
+        + case["test"]
+        + "\n"
+        + f"check({case['entry_point']})"
+    )
+
+
+class Runner:
+    """Runs programs in forked children (fast), each in a temp dir with a timeout."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, bool] = {}
+        self._dir = tempfile.mkdtemp(prefix="filters-oracle-")
+
+    def passes(self, source: str) -> bool:
+        if source not in self._seen:
+            self._seen[source] = self._run(source)
+        return self._seen[source]
+
+    def _run(self, source: str) -> bool:
+        pid = os.fork()
+        if pid == 0:  # child: never returns
+            code = 1
+            try:
+                os.chdir(self._dir)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)
+                os.dup2(devnull, 2)
+                signal.alarm(TIMEOUT_S)
+                limit = 2 * 1024**3
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+                exec(compile(source, "<check>", "exec"), {"__name__": "__main__"})
+                code = 0
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status) == 0
+
+
+def evaluate(name: str, runner: Runner, limit: int | None, show: int) -> dict[str, float]:
+    cases = load(name)[:limit]
+    counts = {"plain_on": 0, "plain_off": 0, "runon_on": 0, "runon_off": 0}
+    runon_total = 0
+    failures: list[tuple[str, str, str, str]] = []
+    for case in cases:
+        ctx = CompletionContext(case["prompt"], case["suffix"], "python")
+        middle = case["canonical_solution"]
+        counts["plain_off"] += runner.passes(program(case, middle))
+        got = postprocess(middle, ctx)
+        ok = runner.passes(program(case, got))
+        counts["plain_on"] += ok
+        if not ok:
+            failures.append((case["task_id"], "none", middle, got))
+        for variant in VARIANTS:
+            raw = runon(middle, case["prompt"], case["suffix"], variant)
+            runon_total += 1
+            counts["runon_off"] += runner.passes(program(case, raw))
+            got = postprocess(raw, ctx)
+            ok = runner.passes(program(case, got))
+            counts["runon_on"] += ok
+            if not ok:
+                failures.append((case["task_id"], variant, raw, got))
+    for task_id, variant, raw, got in failures[:show]:
+        print(f"FAIL {task_id} [{variant}]\n  raw: {raw!r}\n  got: {got!r}")
+    n = len(cases)
+    return {
+        "plain_on": counts["plain_on"] / n,
+        "plain_off": counts["plain_off"] / n,
+        "runon_on": counts["runon_on"] / runon_total,
+        "runon_off": counts["runon_off"] / runon_total,
+        "cases": n,
+        "runon_cases": runon_total,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=None, help="first N problems per file")
+    parser.add_argument("--show-failures", type=int, default=0, metavar="K")
+    args = parser.parse_args(argv)
+    runner = Runner()
+    rows = [(name, evaluate(name, runner, args.limit, args.show_failures)) for name in FILES]
+    print(f"\n{'file':<44} {'run-on':<8} {'filters on':>11} {'filters off':>12}  cases")
+    for name, r in rows:
+        short = name.removeprefix("HumanEval-").removesuffix(".jsonl.gz")
+        print(f"{short:<44} {'no':<8} {r['plain_on']:>11.1%} {r['plain_off']:>12.1%}  {r['cases']}")
+        print(
+            f"{'':<44} {'yes':<8} {r['runon_on']:>11.1%} {r['runon_off']:>12.1%}"
+            f"  {r['runon_cases']} ({len(VARIANTS)} variants)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""A small bracket and string scanner for one line of code.
+
+Filters use it to decide whether text the model repeated from after the
+cursor (`)`, `])`, `")`) is a duplicate or part of the completion: the
+version of the line whose brackets balance better wins. It is deliberately
+line-local and language-light: strings (' " `) and line comments are
+skipped so `foo(")")` counts no bracket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+OPENERS = {"(": ")", "[": "]", "{": "}"}
+CLOSERS = {")": "(", "]": "[", "}": "{"}
+_QUOTES = "'\"`"
+
+
+def comment_marker(language_id: str) -> str:
+    """The line-comment marker of a language ("#" or "//")."""
+    hash_langs = {"python", "shellscript", "bash", "sh", "ruby", "perl", "r", "yaml", "toml"}
+    return "#" if (language_id or "python") in hash_langs else "//"
+
+
+def code_brackets(
+    line: str, language_id: str = "", quote: str | None = None
+) -> Iterator[tuple[int, str]]:
+    """(index, char) of every bracket of `line` outside strings and comments.
+
+    `quote` is the string the line starts inside of, if any (see `quote_state`).
+    """
+    marker = comment_marker(language_id)
+    i = 0
+    n = len(line)
+    while i < n:
+        ch = line[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in _QUOTES:
+            quote = ch
+        elif line.startswith(marker, i):
+            return
+        elif ch in OPENERS or ch in CLOSERS:
+            yield i, ch
+        i += 1
+
+
+def quote_state(line: str, language_id: str = "") -> str | None:
+    """The quote character `line` ends inside of, or None."""
+    marker = comment_marker(language_id)
+    quote = None
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in _QUOTES:
+            quote = ch
+        elif line.startswith(marker, i):
+            return None
+        i += 1
+    return quote
+
+
+def imbalance(line: str, language_id: str = "") -> int:
+    """Unmatched brackets of one line, plus one for an unterminated string."""
+    stack: list[str] = []
+    unmatched = 0
+    for _, ch in code_brackets(line, language_id):
+        if ch in OPENERS:
+            stack.append(ch)
+        elif stack and stack[-1] == CLOSERS[ch]:
+            stack.pop()
+        else:
+            unmatched += 1
+    return unmatched + len(stack) + (1 if quote_state(line, language_id) else 0)

@@ -1,0 +1,219 @@
+"""Facts about the code around the cursor that several filters share.
+
+Computed once per request (cached on the context, which is immutable and
+hashable) because `is_complete` runs the filters after every decode step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from lsp_server.context import CompletionContext
+from lsp_server.filters.brackets import CLOSERS, OPENERS, code_brackets
+
+# Languages whose blocks are made by indentation rather than braces.
+INDENT_LANGUAGES = frozenset({"python", "cython", "starlark", "nim", "coffeescript", "yaml"})
+_DEFINITION = re.compile(r"(async\s+def|def|class)\b")
+# How far back to look for the enclosing definition and open brackets.
+_MAX_SCAN_LINES = 400
+_BRACKET_SCAN_LINES = 100
+
+
+def width(text: str) -> int:
+    """Indentation width of a line (tabs count as 4 columns)."""
+    stripped = text.lstrip(" \t")
+    return len(text[: len(text) - len(stripped)].expandtabs(4))
+
+
+def is_blank(text: str) -> bool:
+    return not text.strip()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the cursor sits in the block structure of the file."""
+
+    # Whether blocks are made by indentation (Python) rather than braces.
+    indented: bool
+    # The cursor line has only whitespace before the cursor.
+    at_line_start: bool
+    # Code follows the cursor on its line (beyond closing punctuation).
+    inserts_before_code: bool
+    # A completion line indented less than this leaves the cursor's scope.
+    limit: int
+    # The first non-blank line of code after the completion, if any.
+    next_line: str | None
+    # Brackets opened before the cursor and still open, innermost last.
+    open_brackets: str
+    # How many of those (innermost first) the code after the cursor closes.
+    suffix_closes: int
+
+
+class Enclosing:
+    """The brackets open at the cursor that a completion may close itself:
+    those the code after the cursor does not close already."""
+
+    def __init__(self, facts: Layout) -> None:
+        self._open = list(facts.open_brackets)
+        self._closable = len(self._open) - facts.suffix_closes
+
+    def close(self, closer: str) -> bool:
+        """Close the innermost open bracket with `closer`; False if that is wrong."""
+        if self._open and self._open[-1] == CLOSERS[closer] and len(self._open) <= self._closable:
+            self._open.pop()
+            return True
+        return False
+
+
+def layout(ctx: CompletionContext) -> Layout:
+    return _layout(ctx)
+
+
+@lru_cache(maxsize=16)
+def _layout(ctx: CompletionContext) -> Layout:
+    indented = is_indent_language(ctx)
+    at_line_start = is_blank(ctx.line_prefix)
+    before_code = at_line_start and not is_blank(ctx.line_suffix)
+    if before_code:
+        next_line: str | None = ctx.line_prefix + ctx.line_suffix
+    elif is_blank(ctx.line_suffix):
+        next_line = next((line for line in ctx.next_lines if not is_blank(line)), None)
+    else:
+        next_line = None  # the completion ends inside the cursor line
+    return Layout(
+        indented=indented,
+        at_line_start=at_line_start,
+        inserts_before_code=before_code,
+        limit=_scope_limit(ctx, indented, _following_line(ctx)),
+        next_line=next_line,
+        open_brackets=(open_brackets := _open_brackets(ctx)),
+        suffix_closes=_suffix_closes(ctx, open_brackets),
+    )
+
+
+def is_indent_language(ctx: CompletionContext) -> bool:
+    """Python-like languages; an unnamed language is guessed from its braces."""
+    if ctx.language_id:
+        return ctx.language_id in INDENT_LANGUAGES
+    tail = ctx.prefix[-2000:]
+    return tail.count("{") <= tail.count(":") // 4
+
+
+def _following_line(ctx: CompletionContext) -> str | None:
+    """The first non-blank code after the cursor (its own line's rest included)."""
+    if not is_blank(ctx.line_suffix):
+        return ctx.line_prefix + ctx.line_suffix
+    return next((line for line in ctx.next_lines if not is_blank(line)), None)
+
+
+def _scope_limit(ctx: CompletionContext, indented: bool, following: str | None) -> int:
+    """The smallest indentation a completion line may have and stay in scope.
+
+    Python: the body of the enclosing `def`/`class` (a middle may legitimately
+    leave inner blocks, e.g. finish a loop and `return`, but never the
+    definition), or the level of the statement that follows the cursor when
+    that is lower (leaving a nested `def`). Brace languages: anything but
+    column 0 when the cursor is indented (closing braces are handled by
+    bracket depth instead). A cursor at module level gets no limit.
+    """
+    limit = _enclosing_limit(ctx, indented)
+    if following is not None and limit > 1 and not _DEFINITION.match(following.lstrip()):
+        limit = max(1, min(limit, width(following)))
+    return limit
+
+
+def _enclosing_limit(ctx: CompletionContext, indented: bool) -> int:
+    lines = _lines_before_cursor(ctx)
+    if not lines:
+        return 0
+    floor = None
+    for line in lines:
+        indent = width(line)
+        if floor is not None and indent >= floor:
+            continue
+        if indented and _DEFINITION.match(line.lstrip()):
+            return indent + 1
+        if floor is None and line.rstrip().endswith((":", "{")):
+            floor = indent + 1  # the cursor is inside this line's block
+            if indent == 0:
+                break
+            continue
+        floor = indent
+        if indent == 0:
+            break
+    return 1 if floor else 0
+
+
+def _lines_before_cursor(ctx: CompletionContext) -> list[str]:
+    """Non-blank lines before the cursor, nearest first (the cursor line included
+    when code precedes the cursor on it)."""
+    out: list[str] = []
+    if not is_blank(ctx.line_prefix):
+        out.append(ctx.line_prefix)
+    end = len(ctx.prefix) - len(ctx.line_prefix)
+    prefix = ctx.prefix
+    for _ in range(_MAX_SCAN_LINES):
+        if end <= 0:
+            break
+        start = prefix.rfind("\n", 0, end - 1) + 1
+        line = prefix[start : end - 1]
+        if not is_blank(line):
+            out.append(line)
+        end = start
+    return out
+
+
+def _open_brackets(ctx: CompletionContext) -> str:
+    """Brackets still open at the cursor, from a line-local scan of recent lines."""
+    start = len(ctx.prefix)
+    for _ in range(_BRACKET_SCAN_LINES):
+        start = ctx.prefix.rfind("\n", 0, start)
+        if start < 0:
+            break
+    recent = ctx.prefix[start + 1 :]
+    if is_indent_language(ctx):
+        recent = _without_docstrings(recent)
+    stack: list[str] = []
+    for line in recent.split("\n"):
+        for _, ch in code_brackets(line, ctx.language_id):
+            if ch in OPENERS:
+                stack.append(ch)
+            elif stack and stack[-1] == CLOSERS[ch]:
+                stack.pop()
+    return "".join(stack)
+
+
+_TRIPLE_QUOTED = re.compile(r"(\"\"\"|\'\'\')[\s\S]*?(?:\1|$)")
+
+
+def _without_docstrings(code: str) -> str:
+    """Python code with triple-quoted strings removed (their prose has stray brackets)."""
+    return _TRIPLE_QUOTED.sub("", code)
+
+
+def _suffix_closes(ctx: CompletionContext, open_brackets: str) -> int:
+    """How many brackets open at the cursor the suffix closes, innermost first."""
+    end = 0
+    for _ in range(_BRACKET_SCAN_LINES):
+        end = ctx.suffix.find("\n", end + 1)
+        if end < 0:
+            end = len(ctx.suffix)
+            break
+    upcoming = ctx.suffix[:end]
+    if is_indent_language(ctx):
+        upcoming = _without_docstrings(upcoming)
+    inner: list[str] = []
+    closed = 0
+    for line in upcoming.split("\n"):
+        for _, ch in code_brackets(line, ctx.language_id):
+            if ch in OPENERS:
+                inner.append(ch)
+            elif inner:
+                inner.pop()
+            elif closed < len(open_brackets) and open_brackets[-1 - closed] == CLOSERS[ch]:
+                closed += 1
+            else:
+                return closed
+    return closed

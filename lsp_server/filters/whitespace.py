@@ -1,0 +1,49 @@
+"""Trim whitespace that would damage the line the completion lands in.
+
+Trailing whitespace goes, except where it separates the completion from code
+after the cursor (`x.hexdigest() |if text`) or ends the line inserted before
+code (`|return x` ← `y = 1\n`). A leading space goes only when the cursor
+already follows a space (`return |` ← ` x`), never otherwise: it is the
+meaningful space of the middle.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lsp_server.context import CompletionContext
+from lsp_server.filters.layout import is_blank
+
+# A line ending like this continues on the next one: `return 18 *`, `foo(`.
+_CONTINUED = re.compile(r"([-+*/%=<>&|^~(\[{,\\]|\b(and|or|not|in|is|return|lambda))\s*$")
+
+
+def trim_whitespace(text: str, ctx: CompletionContext) -> str:
+    prefix, suffix = ctx.line_prefix, ctx.line_suffix
+    if prefix[-1:] in (" ", "\t") and not is_blank(prefix):
+        text = text.lstrip(" \t")
+    if is_blank(suffix):
+        return text.rstrip()
+    if is_blank(prefix):
+        return _before_code(text)
+    body = text.rstrip()
+    tail = text[len(body) :]
+    if "\n" in body:
+        return text if "\n" in tail else body  # the model's break before the code stays
+    separates = tail[:1] in (" ", "\t") and (suffix[0].isalnum() or suffix[0] in "_'\"`")
+    return body + tail[0] if separates else body
+
+
+def _before_code(text: str) -> str:
+    """Lines inserted before the code on the cursor line (`|return x`).
+
+    Their final line break stays (it puts the code on its own line) but not
+    the indentation after it (the code keeps its own), unless the last line
+    is unfinished (`return 18 *`): then the code continues that line.
+    """
+    body = text.rstrip()
+    if not body.endswith("\n") and _CONTINUED.search(body.rsplit("\n", 1)[-1]):
+        line_end = text.find("\n", len(body))
+        return text if line_end < 0 else text[:line_end]
+    stripped = text.rstrip(" \t")
+    return stripped if stripped.endswith("\n") else text
