@@ -7,6 +7,8 @@ Llama and of the bundled tiny model, see its MODEL_CARD):
 * `suffix`: the code after the hole, re-typed, cut by the token limit
   (usually mid-line);
 * `suffix_lines`: its first one to three lines, then `<EOT>`;
+* `suffix_drift`: its first line of code, then made-up code at the same
+  indentation (models re-type the next line, then diverge);
 * `next_function`: the rest of the cursor line, then a new top-level
   function the model made up;
 * `closing_junk`: stray closing lines or dedented script code
@@ -24,7 +26,14 @@ from __future__ import annotations
 import hashlib
 import random
 
-VARIANTS = ("suffix", "suffix_lines", "next_function", "closing_junk", "repeat_lines")
+VARIANTS = (
+    "suffix",
+    "suffix_lines",
+    "suffix_drift",
+    "next_function",
+    "closing_junk",
+    "repeat_lines",
+)
 # About 48 new tokens of Python (≈3 characters a token): the usual limit.
 _BUDGET = (60, 200)
 
@@ -33,6 +42,13 @@ _HELPERS = (
     "def main():\n    print({entry}())\n",
     'def test_{entry}():\n    assert {entry} is not None\n    print("ok")\n',
     "class Solution:\n    def solve(self, *args):\n        return {entry}(*args)\n",
+)
+_DRIFT = (
+    "print({entry})",
+    "pass",
+    "return None",
+    "result = {entry}()",
+    "# TODO: handle the remaining cases",
 )
 _JUNK = (
     "\n)\n",
@@ -76,6 +92,19 @@ def runon(middle: str, prefix: str, suffix: str, variant: str, seed: int = 0) ->
         count = rng.randint(1, 3)
         text = "\n".join(lines[: count + 1]) if lines[0] == "" else "\n".join(lines[:count])
         return middle + text + ("\n" if rng.random() < 0.5 else "")
+    if variant == "suffix_drift":
+        first_nl = suffix.find("\n")
+        rest_of_line = suffix if first_nl < 0 else suffix[:first_nl]
+        after = "" if first_nl < 0 else suffix[first_nl + 1 :]
+        line = next((w for w in after.split("\n") if w.strip()), "")
+        if rest_of_line.strip() or not line:
+            line = rest_of_line  # the cursor line's own rest is the next code
+            lead = ""
+        else:
+            lead = rest_of_line + "\n"
+        indent = line[: len(line) - len(line.lstrip())]
+        drift = rng.choice(_DRIFT).format(entry=entry)
+        return middle + lead + line + "\n" + indent + drift + "\n"
     if variant == "next_function":
         helper = rng.choice(_HELPERS).format(entry=entry)
         rest = _cursor_line_rest(suffix)

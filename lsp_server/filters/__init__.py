@@ -24,6 +24,7 @@ from lsp_server.filters import (
 from lsp_server.filters.cuts import Cut, apply_cuts, settled
 from lsp_server.filters.indent_fit import indent_fit
 from lsp_server.filters.trivial import drop_trivial
+from lsp_server.filters.unfinished import drop_unfinished
 from lsp_server.filters.whitespace import trim_whitespace
 
 Filter = Callable[[str, CompletionContext], str]
@@ -37,7 +38,7 @@ TRUNCATIONS: tuple[Callable[[str, CompletionContext], list[Cut]], ...] = (
     repetition.cuts,
 )
 # Applied in order to the truncated text.
-CLEANUPS: tuple[Filter, ...] = (indent_fit, trim_whitespace, drop_trivial)
+CLEANUPS: tuple[Filter, ...] = (drop_unfinished, indent_fit, trim_whitespace, drop_trivial)
 
 __all__ = ["CLEANUPS", "TRUNCATIONS", "is_complete", "postprocess", "truncate"]
 

@@ -1,24 +1,38 @@
 """Stop at the end of the cursor's block.
 
-Two signals, because languages mark blocks differently:
+Three signals, because languages mark blocks differently:
 
 * indentation: a later completion line indented less than the cursor's
   scope (`layout.limit`) starts code outside it, typically the next
   function the model made up (in the spirit of Tabby's
-  limitScopeByIndentation);
+  limitScopeByIndentation); in Python a new top-level `def`/`class` ends
+  it even at module level;
 * brackets: a closing bracket the code after the cursor already has
   (`foo(|)` ← `x)`), or one that matches nothing open, ends the
   completion before it. Closing a bracket opened before the cursor is
-  fine when the suffix does not close it (finishing `foo(a,|`).
+  fine when the suffix does not close it (finishing `foo(a,|`);
+* strings: inside a string that the cursor line closes after the cursor,
+  the completion stops before closing it again.
 """
 
 from __future__ import annotations
 
+import re
+
 from lsp_server.context import CompletionContext
-from lsp_server.filters.brackets import CLOSERS, OPENERS, code_brackets, quote_state
+from lsp_server.filters.brackets import (
+    CLOSERS,
+    OPENERS,
+    code_brackets,
+    quote_state,
+    string_end,
+)
 from lsp_server.filters.cuts import Cut, apply_cuts, lines, pending
 from lsp_server.filters.layout import Enclosing, layout, width
 from lsp_server.filters.single_line import is_single_line
+
+_DEFINITION = re.compile(r"(@|(async\s+def|def|class)\b)")
+_KEYWORDS = ("async", "def", "class", "@")
 
 
 def cuts(text: str, ctx: CompletionContext) -> list[Cut]:
@@ -26,8 +40,8 @@ def cuts(text: str, ctx: CompletionContext) -> list[Cut]:
 
 
 def _indentation_cuts(text: str, ctx: CompletionContext) -> list[Cut]:
-    limit = layout(ctx).limit
-    if limit == 0 or is_single_line(ctx):
+    facts = layout(ctx)
+    if is_single_line(ctx):
         return []
     found: list[Cut] = []
     for line in lines(text):
@@ -35,22 +49,53 @@ def _indentation_cuts(text: str, ctx: CompletionContext) -> list[Cut]:
             continue
         body = text[line.start : line.end]
         content = body.lstrip(" \t")
+        indent = width(body)
         if not content:
-            if not line.complete and width(body) < limit:
+            if not line.complete and (indent < facts.limit or facts.indented):
                 found.append(pending(line.start))  # indentation not known yet
             continue
-        if width(body) >= limit or content[0] in CLOSERS:
+        if facts.indented and indent == 0:
+            verdict = _top_level_definition(content, line.complete)
+            if verdict == "maybe":
+                found.append(pending(line.start))
+                continue
+            if verdict == "yes":
+                found.append(Cut(line.start))
+                break
+        if indent >= facts.limit or content[0] in CLOSERS:
             continue  # closing lines are the bracket rule's business
         found.append(Cut(line.start))
         break
     return found
 
 
+def _top_level_definition(content: str, complete: bool) -> str:
+    """Whether a column-0 Python line starts a new definition: "yes", "no", "maybe".
+
+    A new top-level `def`/`class`/decorator after the first line is a new unit
+    of code, never the continuation of the one at the cursor.
+    """
+    if _DEFINITION.match(content):
+        return "yes"
+    word = content.split(None, 1)[0] if content.split() else ""
+    if not complete and content == word and any(k.startswith(word) for k in _KEYWORDS):
+        return "maybe"
+    return "no"
+
+
 def _bracket_cuts(text: str, ctx: CompletionContext) -> list[Cut]:
     lang = ctx.language_id
     inner: list[str] = []  # brackets opened by the completion itself
-    enclosing = Enclosing(layout(ctx))
+    facts = layout(ctx)
+    enclosing = Enclosing(facts)
     quote = quote_state(ctx.line_prefix, lang)
+    if facts.closing_quote:
+        # The cursor is in a string the line closes after it: the completion
+        # must not close it too (`warn("|", name)` ← `oops")`).
+        first_line = text.split("\n", 1)[0]
+        end = string_end(first_line, facts.closing_quote)
+        if end is not None:
+            return [Cut(end)]
     for line in lines(text):
         body = text[line.start : line.end]
         for col, ch in code_brackets(body, lang, quote):

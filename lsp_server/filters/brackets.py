@@ -23,9 +23,10 @@ def comment_marker(language_id: str) -> str:
 
 
 def code_brackets(
-    line: str, language_id: str = "", quote: str | None = None
+    line: str, language_id: str = "", quote: str | None = None, wanted: str = "()[]{}"
 ) -> Iterator[tuple[int, str]]:
-    """(index, char) of every bracket of `line` outside strings and comments.
+    """(index, char) of every bracket (or other `wanted` char) of `line`
+    outside strings and comments.
 
     `quote` is the string the line starts inside of, if any (see `quote_state`).
     """
@@ -44,7 +45,7 @@ def code_brackets(
             quote = ch
         elif line.startswith(marker, i):
             return
-        elif ch in OPENERS or ch in CLOSERS:
+        elif ch in wanted:
             yield i, ch
         i += 1
 
@@ -82,3 +83,27 @@ def imbalance(line: str, language_id: str = "") -> int:
         else:
             unmatched += 1
     return unmatched + len(stack) + (1 if quote_state(line, language_id) else 0)
+
+
+def string_end(line: str, quote: str) -> int | None:
+    """Index of the quote that closes a string `line` starts inside of, or None."""
+    i = 0
+    while i < len(line):
+        if line[i] == "\\":
+            i += 2
+            continue
+        if line[i] == quote:
+            return i
+        i += 1
+    return None
+
+
+def unclosed_openers(line: str, language_id: str = "") -> int:
+    """Brackets opened on `line` and not closed on it."""
+    stack: list[str] = []
+    for _, ch in code_brackets(line, language_id):
+        if ch in OPENERS:
+            stack.append(ch)
+        elif stack and stack[-1] == CLOSERS[ch]:
+            stack.pop()
+    return len(stack)

@@ -3,17 +3,21 @@
 Python's indentation must line up across the cursor: after a completion
 that ends with `return x` at 4 spaces, code at 8 spaces is an
 `IndentationError`; after one that ends with `if x:`, code at the same
-level leaves the block empty. Lines are dropped from the end (never the
-first) until the code after the cursor fits. Only for indentation languages.
+level leaves the block empty; before `else:` it must end inside the `if`.
+Lines are dropped from the end (never the first) until the code after the
+cursor fits. Only for indentation languages.
 """
 
 from __future__ import annotations
+
+import re
 
 from lsp_server.context import CompletionContext
 from lsp_server.filters.brackets import imbalance
 from lsp_server.filters.layout import is_blank, layout, width
 
 _CONTINUES = ("(", "[", "{", ",", "\\")
+_CONTINUATION = re.compile(r"(else|elif|except|finally)\b")
 
 
 def indent_fit(text: str, ctx: CompletionContext) -> str:
@@ -41,6 +45,8 @@ def _fits(last: str, following: str, language_id: str) -> bool:
         return True
     if code.endswith(":"):
         return width(following) > width(last)
+    if _CONTINUATION.match(following.lstrip()):
+        return width(following) < width(last)  # `else:` needs the `if` body before it
     if code.endswith(_CONTINUES) or imbalance(code.lstrip(), language_id):
         return True  # inside brackets or a continued line: any indentation
     return width(following) <= width(last)

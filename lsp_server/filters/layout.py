@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from lsp_server.context import CompletionContext
-from lsp_server.filters.brackets import CLOSERS, OPENERS, code_brackets
+from lsp_server.filters.brackets import (
+    CLOSERS,
+    OPENERS,
+    code_brackets,
+    quote_state,
+    string_end,
+)
 
 # Languages whose blocks are made by indentation rather than braces.
 INDENT_LANGUAGES = frozenset({"python", "cython", "starlark", "nim", "coffeescript", "yaml"})
@@ -49,6 +55,8 @@ class Layout:
     open_brackets: str
     # How many of those (innermost first) the code after the cursor closes.
     suffix_closes: int
+    # The quote of the string the cursor is in, when the cursor line closes it.
+    closing_quote: str | None
 
 
 class Enclosing:
@@ -90,6 +98,7 @@ def _layout(ctx: CompletionContext) -> Layout:
         next_line=next_line,
         open_brackets=(open_brackets := _open_brackets(ctx)),
         suffix_closes=_suffix_closes(ctx, open_brackets),
+        closing_quote=_closing_quote(ctx),
     )
 
 
@@ -206,8 +215,9 @@ def _suffix_closes(ctx: CompletionContext, open_brackets: str) -> int:
         upcoming = _without_docstrings(upcoming)
     inner: list[str] = []
     closed = 0
+    quote = quote_state(ctx.line_prefix, ctx.language_id)  # the cursor may be in a string
     for line in upcoming.split("\n"):
-        for _, ch in code_brackets(line, ctx.language_id):
+        for _, ch in code_brackets(line, ctx.language_id, quote):
             if ch in OPENERS:
                 inner.append(ch)
             elif inner:
@@ -216,4 +226,12 @@ def _suffix_closes(ctx: CompletionContext, open_brackets: str) -> int:
                 closed += 1
             else:
                 return closed
+        quote = None
     return closed
+
+
+def _closing_quote(ctx: CompletionContext) -> str | None:
+    quote = quote_state(ctx.line_prefix, ctx.language_id)
+    if quote and string_end(ctx.line_suffix, quote) is not None:
+        return quote
+    return None

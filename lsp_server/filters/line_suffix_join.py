@@ -9,6 +9,8 @@ in `foo(|)`, `bar()` keeps its `)` but `x)` loses it.
 
 from __future__ import annotations
 
+import re
+
 from lsp_server.context import CompletionContext
 from lsp_server.filters.brackets import imbalance
 from lsp_server.filters.cuts import Cut, apply_cuts, pending
@@ -16,33 +18,38 @@ from lsp_server.filters.layout import is_blank
 
 
 def cuts(text: str, ctx: CompletionContext) -> list[Cut]:
-    rest = ctx.line_suffix
+    rest = ctx.line_suffix.rstrip()
     if is_blank(rest):
         return []
     found: list[Cut] = []
-    start = 0
-    # Complete joins: the remainder followed by a newline.
-    while True:
-        pos = text.find(rest + "\n", start)
-        if pos < 0:
+    # Complete joins: the remainder (trailing spaces aside) and a newline.
+    joined = re.compile(re.escape(rest) + r"[ \t\r]*\n")
+    match = joined.search(text)
+    while match:
+        if _better_joined(text, match.start(), ctx):
+            found.append(Cut(match.start()))
             break
-        if _better_joined(text, pos, ctx):
-            found.append(Cut(pos))
-            break
-        start = pos + 1
+        match = joined.search(text, match.start() + 1)
     first_final = found[0].pos if found else len(text) + 1
     # Joins still in progress at the end of the text.
-    for pos in range(max(0, len(text) - len(rest)), min(len(text), first_final)):
+    trailing = len(text) - len(text.rstrip(" \t\r"))
+    for pos in range(max(0, len(text) - trailing - len(rest)), min(len(text), first_final)):
         tail = text[pos:]
-        if rest.startswith(tail) and tail:
-            applies = tail == rest and _better_joined(text, pos, ctx)
-            found.append(pending(pos, applies))
+        whole = tail.rstrip(" \t\r") == rest
+        if whole or rest.startswith(tail):
+            found.append(pending(pos, applies=whole and _better_joined(text, pos, ctx)))
     return found
 
 
 def _better_joined(text: str, pos: int, ctx: CompletionContext) -> bool:
-    """Whether cutting at `pos` leaves a line whose brackets balance at least as well."""
+    """Whether cutting at `pos` leaves a line whose brackets balance at least as well.
+
+    A join inside indentation is a misaligned match (`        return x` holds
+    `    return x` at column 4), never a join.
+    """
     line_start = text.rfind("\n", 0, pos) + 1
+    if pos > line_start and is_blank(text[line_start:pos]):
+        return False
     head = (ctx.line_prefix if line_start == 0 else "") + text[line_start:pos]
     line_end = text.find("\n", pos)
     own_line = text[line_start:] if line_end < 0 else text[line_start:line_end]

@@ -1,11 +1,11 @@
 """Stop where the completion starts re-typing the lines after the cursor.
 
 A model that misses `<EOT>` usually carries on with the code that already
-follows the hole. A completion line equal to the first non-blank line of
-the suffix, followed by the suffix's second one, marks that point (two
-lines, so a middle that merely shares one common line such as `return
-result` is not cut). A suffix with a single line needs only that one.
-Comparison is exact apart from trailing whitespace: indentation counts.
+follows the hole, often only for a line before it drifts off. A completion
+line equal to the first non-blank line of the suffix marks that point. A
+short line (`}`, `else:`, `i += 1`) recurs in real code, so it only counts
+when the suffix's second line follows it too. Comparison is exact apart
+from trailing whitespace: indentation counts.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from lsp_server.filters.cuts import Cut, Line, apply_cuts, lines, pending
 from lsp_server.filters.layout import is_blank
 from lsp_server.filters.single_line import is_single_line
 
-# How many suffix lines must be repeated to call it a repetition.
+# How many suffix lines must be repeated to call it a repetition...
 ANCHOR_LINES = 2
+# ...unless the first has this many characters of code: then it alone is
+# distinctive enough (short lines such as `}` or `else:` recur in real code).
+DISTINCT_CHARS = 6
 
 
 def anchors(ctx: CompletionContext) -> list[str]:
@@ -34,6 +37,8 @@ def cuts(text: str, ctx: CompletionContext) -> list[Cut]:
     wanted = anchors(ctx)
     if not wanted or is_single_line(ctx):
         return []
+    if len(wanted[0].strip()) >= DISTINCT_CHARS:
+        wanted = wanted[:1]
     all_lines = list(lines(text))
     found: list[Cut] = []
     for i, line in enumerate(all_lines):

@@ -4,7 +4,9 @@ Trailing whitespace goes, except where it separates the completion from code
 after the cursor (`x.hexdigest() |if text`) or ends the line inserted before
 code (`|return x` ← `y = 1\n`). A leading space goes only when the cursor
 already follows a space (`return |` ← ` x`), never otherwise: it is the
-meaningful space of the middle.
+meaningful space of the middle, or when the cursor is in even indentation
+and the middle starts with a single space (a tokenizer artefact of prompts
+ending in spaces that would indent the line by an odd amount).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import re
 
 from lsp_server.context import CompletionContext
-from lsp_server.filters.layout import is_blank
+from lsp_server.filters.layout import is_blank, width
 
+_ODD_SPACE = re.compile(r" [^ \t\n]")
 # A line ending like this continues on the next one: `return 18 *`, `foo(`.
 _CONTINUED = re.compile(r"([-+*/%=<>&|^~(\[{,\\]|\b(and|or|not|in|is|return|lambda))\s*$")
 
@@ -22,6 +25,8 @@ def trim_whitespace(text: str, ctx: CompletionContext) -> str:
     prefix, suffix = ctx.line_prefix, ctx.line_suffix
     if prefix[-1:] in (" ", "\t") and not is_blank(prefix):
         text = text.lstrip(" \t")
+    elif prefix and is_blank(prefix) and width(prefix) % 2 == 0 and _ODD_SPACE.match(text):
+        text = text[1:]  # `····|` ← ` if x:` would indent by an odd amount
     if is_blank(suffix):
         return text.rstrip()
     if is_blank(prefix):
@@ -37,13 +42,14 @@ def trim_whitespace(text: str, ctx: CompletionContext) -> str:
 def _before_code(text: str) -> str:
     """Lines inserted before the code on the cursor line (`|return x`).
 
-    Their final line break stays (it puts the code on its own line) but not
-    the indentation after it (the code keeps its own), unless the last line
-    is unfinished (`return 18 *`): then the code continues that line.
+    Their final line break stays (it puts the code on its own line; blank
+    lines before it go) but not the indentation after it (the code keeps
+    its own), unless the last line is unfinished (`return 18 *`): then the
+    code continues that line.
     """
     body = text.rstrip()
     if not body.endswith("\n") and _CONTINUED.search(body.rsplit("\n", 1)[-1]):
         line_end = text.find("\n", len(body))
         return text if line_end < 0 else text[:line_end]
     stripped = text.rstrip(" \t")
-    return stripped if stripped.endswith("\n") else text
+    return stripped.rstrip("\n") + "\n" if stripped.endswith("\n") else text
