@@ -54,18 +54,18 @@ def _indentation_cuts(text: str, ctx: CompletionContext) -> list[Cut]:
             if not line.complete and (indent < facts.limit or facts.indented):
                 found.append(pending(line.start))  # indentation not known yet
             continue
+        if content[0] in CLOSERS:
+            continue  # closing lines are the bracket rule's business
+        if indent < facts.limit:
+            found.append(Cut(line.start))
+            break
         if facts.indented and indent == 0:
             verdict = _top_level_definition(content, line.complete)
             if verdict == "maybe":
                 found.append(pending(line.start))
-                continue
-            if verdict == "yes":
+            elif verdict == "yes":
                 found.append(Cut(line.start))
                 break
-        if indent >= facts.limit or content[0] in CLOSERS:
-            continue  # closing lines are the bracket rule's business
-        found.append(Cut(line.start))
-        break
     return found
 
 

@@ -53,7 +53,7 @@ class Layout:
     next_line: str | None
     # Brackets opened before the cursor and still open, innermost last.
     open_brackets: str
-    # How many of those (innermost first) the code after the cursor closes.
+    # How many of those the code after the cursor closes.
     suffix_closes: int
     # The quote of the string the cursor is in, when the cursor line closes it.
     closing_quote: str | None
@@ -65,12 +65,14 @@ class Enclosing:
 
     def __init__(self, facts: Layout) -> None:
         self._open = list(facts.open_brackets)
+        # Closers come in order: the completion's first, then the suffix's.
         self._closable = len(self._open) - facts.suffix_closes
 
     def close(self, closer: str) -> bool:
         """Close the innermost open bracket with `closer`; False if that is wrong."""
-        if self._open and self._open[-1] == CLOSERS[closer] and len(self._open) <= self._closable:
+        if self._open and self._open[-1] == CLOSERS[closer] and self._closable > 0:
             self._open.pop()
+            self._closable -= 1
             return True
         return False
 
@@ -137,22 +139,21 @@ def _enclosing_limit(ctx: CompletionContext, indented: bool) -> int:
     lines = _lines_before_cursor(ctx)
     if not lines:
         return 0
-    floor = None
-    for line in lines:
-        indent = width(line)
-        if floor is not None and indent >= floor:
-            continue
-        if indented and _DEFINITION.match(line.lstrip()):
-            return indent + 1
-        if floor is None and line.rstrip().endswith((":", "{")):
-            floor = indent + 1  # the cursor is inside this line's block
+    nearest = lines[0]
+    # The indentation the cursor's own code has (deeper inside a header's block).
+    cursor_level = width(nearest) + (1 if nearest.rstrip().endswith((":", "{")) else 0)
+    if indented:
+        floor = cursor_level
+        for line in lines:
+            indent = width(line)
+            if line is not nearest and indent >= floor:
+                continue  # a sibling or a deeper line, not an enclosing one
+            if _DEFINITION.match(line.lstrip()):
+                return indent + 1
+            floor = indent
             if indent == 0:
                 break
-            continue
-        floor = indent
-        if indent == 0:
-            break
-    return 1 if floor else 0
+    return 1 if cursor_level > 0 else 0
 
 
 def _lines_before_cursor(ctx: CompletionContext) -> list[str]:
@@ -203,7 +204,7 @@ def _without_docstrings(code: str) -> str:
 
 
 def _suffix_closes(ctx: CompletionContext, open_brackets: str) -> int:
-    """How many brackets open at the cursor the suffix closes, innermost first."""
+    """How many of the brackets open at the cursor the suffix closes."""
     end = 0
     for _ in range(_BRACKET_SCAN_LINES):
         end = ctx.suffix.find("\n", end + 1)
@@ -222,10 +223,10 @@ def _suffix_closes(ctx: CompletionContext, open_brackets: str) -> int:
                 inner.append(ch)
             elif inner:
                 inner.pop()
-            elif closed < len(open_brackets) and open_brackets[-1 - closed] == CLOSERS[ch]:
-                closed += 1
             else:
-                return closed
+                closed += 1
+                if closed == len(open_brackets):
+                    return closed
         quote = None
     return closed
 

@@ -37,7 +37,7 @@ def cuts(text: str, ctx: CompletionContext) -> list[Cut]:
     wanted = anchors(ctx)
     if not wanted or is_single_line(ctx):
         return []
-    if len(wanted[0].strip()) >= DISTINCT_CHARS:
+    if len("".join(wanted[0].split())) >= DISTINCT_CHARS:
         wanted = wanted[:1]
     all_lines = list(lines(text))
     found: list[Cut] = []
