@@ -18,6 +18,7 @@ Three signals, because languages mark blocks differently:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lsp_server.context import CompletionContext
 from lsp_server.filters.brackets import (
@@ -98,7 +99,7 @@ def _bracket_cuts(text: str, ctx: CompletionContext) -> list[Cut]:
             return [Cut(end)]
     for line in lines(text):
         body = text[line.start : line.end]
-        for col, ch in code_brackets(body, lang, quote):
+        for col, ch in _brackets(body, lang, quote):
             if ch in OPENERS:
                 inner.append(ch)
                 continue
@@ -110,6 +111,12 @@ def _bracket_cuts(text: str, ctx: CompletionContext) -> list[Cut]:
             return [Cut(line.start + col)]  # a stray closer, or one the suffix already has
         quote = None  # strings do not span lines in this line-local scan
     return []
+
+
+@lru_cache(maxsize=4096)
+def _brackets(line: str, language_id: str, quote: str | None) -> tuple[tuple[int, str], ...]:
+    # Cached per line: `is_complete` rescans the same lines after every token.
+    return tuple(code_brackets(line, language_id, quote))
 
 
 def block_scope(text: str, ctx: CompletionContext) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,7 @@ def pending(pos: int, applies: bool = False) -> Cut:
     return Cut(pos, final=False, applies=applies)
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One line of the completion: `text[start:end]`, `complete` if a newline follows."""
 
     index: int

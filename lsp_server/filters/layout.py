@@ -30,7 +30,8 @@ _BRACKET_SCAN_LINES = 100
 def width(text: str) -> int:
     """Indentation width of a line (tabs count as 4 columns)."""
     stripped = text.lstrip(" \t")
-    return len(text[: len(text) - len(stripped)].expandtabs(4))
+    indent = len(text) - len(stripped)
+    return indent if "\t" not in text[:indent] else len(text[:indent].expandtabs(4))
 
 
 def is_blank(text: str) -> bool:
@@ -81,7 +82,7 @@ def layout(ctx: CompletionContext) -> Layout:
     return _layout(ctx)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=4)
 def _layout(ctx: CompletionContext) -> Layout:
     indented = is_indent_language(ctx)
     at_line_start = is_blank(ctx.line_prefix)

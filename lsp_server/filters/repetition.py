@@ -31,7 +31,11 @@ def cuts(text: str, ctx: CompletionContext) -> list[Cut]:
         code[0] = (0, ctx.line_prefix + code[0][1], code[0][2])
     found: list[Cut] = []
     for second in range(1, len(code)):
+        _, line, complete = code[second]
         for block in range(1, min(MAX_BLOCK_LINES, second) + 1):
+            earlier = code[second - block][1]
+            if line != earlier and (complete or not earlier.startswith(line)):
+                continue  # cheap test first: no copy starts here
             verdict = _repeats(code, second, block)
             if verdict == "loop":
                 found.append(Cut(code[second][0]))

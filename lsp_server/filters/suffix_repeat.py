@@ -41,9 +41,13 @@ def cuts(text: str, ctx: CompletionContext) -> list[Cut]:
         wanted = wanted[:1]
     all_lines = list(lines(text))
     found: list[Cut] = []
+    first = wanted[0]
     for i, line in enumerate(all_lines):
         if line.index == 0 and not is_blank(ctx.line_prefix):
             continue  # the first line continues code before the cursor
+        body = _file_line(text, ctx, line)
+        if line.complete and not is_blank(body) and body.rstrip() != first:
+            continue  # cheap test first: no repetition starts here
         verdict = _match_from(text, ctx, all_lines, i, wanted)
         if verdict == "match":
             found.append(Cut(line.start))
