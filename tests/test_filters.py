@@ -215,6 +215,8 @@ def test_whitespace_lines_inserted_before_code_keep_one_break():
     assert trim_whitespace("    y = 1\n\n\n    ", c) == "    y = 1\n"
     c2 = at("def f(n):\n|(10 ** n)\n")
     assert trim_whitespace("    return 18 * \n", c2) == "    return 18 * "
+    # A model that stopped before the line break: the code moves to its own line.
+    assert trim_whitespace("y = 1", at("def f(x):\n    |return x\n")) == "y = 1\n    "
 
 
 def test_trivial_drops_noise_keeps_useful_closers():

@@ -55,12 +55,6 @@ def lines(text: str) -> Iterator[Line]:
         index += 1
 
 
-def earliest_cut(cuts: list[Cut], at_end: bool) -> int | None:
-    """Where to cut: the first final cut, or pending one that applies at the end."""
-    positions = [c.pos for c in cuts if c.final or (at_end and c.applies)]
-    return min(positions) if positions else None
-
-
 def settled(cuts: list[Cut]) -> bool:
     """True when the earliest final cut cannot be pre-empted by more text."""
     finals = [c.pos for c in cuts if c.final]
@@ -72,5 +66,5 @@ def settled(cuts: list[Cut]) -> bool:
 
 def apply_cuts(text: str, cuts: list[Cut]) -> str:
     """`text` cut at its earliest applicable cut (the text is complete as given)."""
-    pos = earliest_cut(cuts, at_end=True)
-    return text if pos is None else text[:pos]
+    positions = [c.pos for c in cuts if c.final or c.applies]
+    return text[: min(positions)] if positions else text

@@ -23,9 +23,9 @@ _CONTINUATION = re.compile(r"(else|elif|except|finally)\b")
 def indent_fit(text: str, ctx: CompletionContext) -> str:
     """`text` without trailing lines after which the suffix cannot follow."""
     facts = layout(ctx)
-    if not facts.indented or facts.next_line is None or "\n" not in text.rstrip():
+    if not facts.indented or facts.following is None or "\n" not in text.rstrip():
         return text
-    if facts.inserts_before_code and not text.endswith("\n"):
+    if not is_blank(ctx.line_suffix) and not (facts.inserts_before_code and text.endswith("\n")):
         return text  # the last line runs into the code after the cursor
     keep = text
     while True:
@@ -34,7 +34,7 @@ def indent_fit(text: str, ctx: CompletionContext) -> str:
         if last_nl < 0:
             return keep
         last = body[last_nl + 1 :]
-        if _fits(last, facts.next_line, ctx.language_id):
+        if _fits(last, facts.following, ctx.language_id):
             return keep
         keep = body[: last_nl + 1]
 

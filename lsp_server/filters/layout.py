@@ -44,14 +44,13 @@ class Layout:
 
     # Whether blocks are made by indentation (Python) rather than braces.
     indented: bool
-    # The cursor line has only whitespace before the cursor.
-    at_line_start: bool
-    # Code follows the cursor on its line (beyond closing punctuation).
+    # The cursor is in the indentation before code on its line (`|return x`).
     inserts_before_code: bool
     # A completion line indented less than this leaves the cursor's scope.
     limit: int
-    # The first non-blank line of code after the completion, if any.
-    next_line: str | None
+    # The first non-blank line of code after the cursor (the cursor line
+    # itself when code follows the cursor on it), if any.
+    following: str | None
     # Brackets opened before the cursor and still open, innermost last.
     open_brackets: str
     # How many of those the code after the cursor closes.
@@ -85,21 +84,14 @@ def layout(ctx: CompletionContext) -> Layout:
 @lru_cache(maxsize=4)
 def _layout(ctx: CompletionContext) -> Layout:
     indented = is_indent_language(ctx)
-    at_line_start = is_blank(ctx.line_prefix)
-    before_code = at_line_start and not is_blank(ctx.line_suffix)
-    if before_code:
-        next_line: str | None = ctx.line_prefix + ctx.line_suffix
-    elif is_blank(ctx.line_suffix):
-        next_line = next((line for line in ctx.next_lines if not is_blank(line)), None)
-    else:
-        next_line = None  # the completion ends inside the cursor line
+    following = _following_line(ctx)
+    open_brackets = _open_brackets(ctx)
     return Layout(
         indented=indented,
-        at_line_start=at_line_start,
-        inserts_before_code=before_code,
-        limit=_scope_limit(ctx, indented, _following_line(ctx)),
-        next_line=next_line,
-        open_brackets=(open_brackets := _open_brackets(ctx)),
+        inserts_before_code=is_blank(ctx.line_prefix) and not is_blank(ctx.line_suffix),
+        limit=_scope_limit(ctx, indented, following),
+        following=following,
+        open_brackets=open_brackets,
         suffix_closes=_suffix_closes(ctx, open_brackets),
         closing_quote=_closing_quote(ctx),
     )

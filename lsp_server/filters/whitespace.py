@@ -1,12 +1,12 @@
 """Trim whitespace that would damage the line the completion lands in.
 
-Trailing whitespace goes, except where it separates the completion from code
-after the cursor (`x.hexdigest() |if text`) or ends the line inserted before
-code (`|return x` ← `y = 1\n`). A leading space goes only when the cursor
-already follows a space (`return |` ← ` x`), never otherwise: it is the
-meaningful space of the middle, or when the cursor is in even indentation
-and the middle starts with a single space (a tokenizer artefact of prompts
-ending in spaces that would indent the line by an odd amount).
+Trailing whitespace goes, except a space that separates the completion
+from code after the cursor (`x.hexdigest() |if text`). Lines inserted before
+code (`|return x` ← `y = 1`) end with exactly one line break. A leading
+space goes when the cursor already follows a space (`return |` ← ` x`) and
+when the cursor is in even indentation and the middle starts with a single
+space (a tokenizer artefact of prompts ending in spaces: it would indent the
+line by an odd amount); otherwise it is the meaningful space of the middle.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def trim_whitespace(text: str, ctx: CompletionContext) -> str:
     if is_blank(suffix):
         return text.rstrip()
     if is_blank(prefix):
-        return _before_code(text)
+        return _before_code(text, prefix)
     body = text.rstrip()
     tail = text[len(body) :]
     if "\n" in body:
@@ -39,17 +39,18 @@ def trim_whitespace(text: str, ctx: CompletionContext) -> str:
     return body + tail[0] if separates else body
 
 
-def _before_code(text: str) -> str:
+def _before_code(text: str, prefix: str) -> str:
     """Lines inserted before the code on the cursor line (`|return x`).
 
-    Their final line break stays (it puts the code on its own line; blank
-    lines before it go) but not the indentation after it (the code keeps
-    its own), unless the last line is unfinished (`return 18 *`): then the
-    code continues that line.
+    They end with one line break that puts the code on its own line (blank
+    lines before it go, and so does indentation after it: the code keeps its
+    own); a completion that stopped without it gets it, re-indented like the
+    cursor line. Only an unfinished last line (`return 18 *`) runs into the
+    code, which then continues it.
     """
     body = text.rstrip()
-    if not body.endswith("\n") and _CONTINUED.search(body.rsplit("\n", 1)[-1]):
+    last_line = body.rsplit("\n", 1)[-1]
+    if _CONTINUED.search(last_line):
         line_end = text.find("\n", len(body))
         return text if line_end < 0 else text[:line_end]
-    stripped = text.rstrip(" \t")
-    return stripped.rstrip("\n") + "\n" if stripped.endswith("\n") else text
+    return body + "\n" + ("" if "\n" in text[len(body) :] else prefix)
