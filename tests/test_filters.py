@@ -255,6 +255,34 @@ def test_postprocess_cases(document: str, raw: str, expected: str):
     assert postprocess(raw, at(document)) == expected
 
 
+@pytest.mark.parametrize(
+    ("language", "document", "raw", "expected"),
+    [
+        (
+            "javascript",
+            "const config = {\n  name: 'x',\n  |\n};\n",
+            "port: 8080,\n};\n\nmodule.exports = config;",
+            "port: 8080,",
+        ),
+        (
+            "java",
+            "class A {\n    int f(int x) {\n        |\n    }\n}\n",
+            "int y = x * 2;\n        return y;\n    }\n\n    int g() {\n        return 0;\n    }",
+            "int y = x * 2;\n        return y;",
+        ),
+        (
+            "rust",
+            "fn main() {\n    for x in v.iter() {|\n    }\n}\n",
+            '\n        println!("{}", x);\n    }\n}\n\nfn other() {}',
+            '\n        println!("{}", x);',
+        ),
+        ("c", 'int main() {\n    printf("%d", |);\n}\n', "x);\n    return 0;\n}", "x"),
+    ],
+)
+def test_postprocess_brace_languages(language: str, document: str, raw: str, expected: str):
+    assert postprocess(raw, at(document, language)) == expected
+
+
 # --- golden outputs of the bundled tiny model ---------------------------------------
 
 

@@ -198,6 +198,8 @@ def _without_docstrings(code: str) -> str:
 
 def _suffix_closes(ctx: CompletionContext, open_brackets: str) -> int:
     """How many of the brackets open at the cursor the suffix closes."""
+    if not open_brackets:
+        return 0
     end = 0
     for _ in range(_BRACKET_SCAN_LINES):
         end = ctx.suffix.find("\n", end + 1)
