@@ -17,7 +17,6 @@ Three signals, because languages mark blocks differently:
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from lsp_server.context import CompletionContext
@@ -29,10 +28,9 @@ from lsp_server.filters.brackets import (
     string_end,
 )
 from lsp_server.filters.cuts import Cut, apply_cuts, lines, pending
-from lsp_server.filters.layout import Enclosing, layout, width
+from lsp_server.filters.layout import DEFINITION, Enclosing, layout, width
 from lsp_server.filters.single_line import is_single_line
 
-_DEFINITION = re.compile(r"(@|(async\s+def|def|class)\b)")
 _KEYWORDS = ("async", "def", "class", "@")
 
 
@@ -76,7 +74,7 @@ def _top_level_definition(content: str, complete: bool) -> str:
     A new top-level `def`/`class`/decorator after the first line is a new unit
     of code, never the continuation of the one at the cursor.
     """
-    if _DEFINITION.match(content):
+    if DEFINITION.match(content):
         return "yes"
     word = content.split(None, 1)[0] if content.split() else ""
     if not complete and content == word and any(k.startswith(word) for k in _KEYWORDS):

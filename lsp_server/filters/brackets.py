@@ -14,6 +14,8 @@ from collections.abc import Iterator
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 CLOSERS = {")": "(", "]": "[", "}": "{"}
 _QUOTES = "'\"`"
+# A line ending like this deliberately continues on the next one.
+CONTINUATION_ENDINGS = ("(", "[", "{", ",", "\\")
 
 
 def comment_marker(language_id: str) -> str:

@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 
 from lsp_server.context import CompletionContext
-from lsp_server.filters.brackets import imbalance
+from lsp_server.filters.brackets import CONTINUATION_ENDINGS, imbalance
 from lsp_server.filters.layout import is_blank, layout, width
 
-_CONTINUES = ("(", "[", "{", ",", "\\")
 _CONTINUATION = re.compile(r"(else|elif|except|finally)\b")
 
 
@@ -47,6 +46,6 @@ def _fits(last: str, following: str, language_id: str) -> bool:
         return width(following) > width(last)
     if _CONTINUATION.match(following.lstrip()):
         return width(following) < width(last)  # `else:` needs the `if` body before it
-    if code.endswith(_CONTINUES) or imbalance(code.lstrip(), language_id):
+    if code.endswith(CONTINUATION_ENDINGS) or imbalance(code.lstrip(), language_id):
         return True  # inside brackets or a continued line: any indentation
     return width(following) <= width(last)

@@ -21,7 +21,8 @@ from lsp_server.filters.brackets import (
 
 # Languages whose blocks are made by indentation rather than braces.
 INDENT_LANGUAGES = frozenset({"python", "cython", "starlark", "nim", "coffeescript", "yaml"})
-_DEFINITION = re.compile(r"(async\s+def|def|class)\b")
+# A line that starts a Python definition (decorators included).
+DEFINITION = re.compile(r"(@|(async\s+def|def|class)\b)")
 # How far back to look for the enclosing definition and open brackets.
 _MAX_SCAN_LINES = 400
 _BRACKET_SCAN_LINES = 100
@@ -123,7 +124,7 @@ def _scope_limit(ctx: CompletionContext, indented: bool, following: str | None) 
     bracket depth instead). A cursor at module level gets no limit.
     """
     limit = _enclosing_limit(ctx, indented)
-    if following is not None and limit > 1 and not _DEFINITION.match(following.lstrip()):
+    if following is not None and limit > 1 and not DEFINITION.match(following.lstrip()):
         limit = max(1, min(limit, width(following)))
     return limit
 
@@ -141,7 +142,7 @@ def _enclosing_limit(ctx: CompletionContext, indented: bool) -> int:
             indent = width(line)
             if line is not nearest and indent >= floor:
                 continue  # a sibling or a deeper line, not an enclosing one
-            if _DEFINITION.match(line.lstrip()):
+            if DEFINITION.match(line.lstrip()):
                 return indent + 1
             floor = indent
             if indent == 0:

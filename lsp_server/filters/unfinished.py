@@ -12,9 +12,7 @@ line does not close is dropped.
 from __future__ import annotations
 
 from lsp_server.context import CompletionContext
-from lsp_server.filters.brackets import quote_state, unclosed_openers
-
-_CONTINUES = ("(", "[", "{", ",", "\\")
+from lsp_server.filters.brackets import CONTINUATION_ENDINGS, quote_state, unclosed_openers
 
 
 def drop_unfinished(text: str, ctx: CompletionContext) -> str:
@@ -31,7 +29,7 @@ def drop_unfinished(text: str, ctx: CompletionContext) -> str:
         return text
     line = last + ctx.line_suffix
     if quote_state(line, lang) or (
-        unclosed_openers(line, lang) and not line.rstrip().endswith(_CONTINUES)
+        unclosed_openers(line, lang) and not line.rstrip().endswith(CONTINUATION_ENDINGS)
     ):
         return text[: last_nl + 1]
     return text
