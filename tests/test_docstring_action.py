@@ -66,7 +66,7 @@ PY = "import os\n\n\ndef list_files(path):\n    files = []\n    return files\n"
 def test_prompt_ends_at_the_opener_and_the_suffix_holds_the_function(
     language, source, probe, prefix_end, suffix_start
 ):
-    doc, plan = _plan(source, language, probe)
+    _doc, plan = _plan(source, language, probe)
     assert plan.prefix.endswith(prefix_end)
     assert plan.suffix.startswith(suffix_start)
     assert not plan.rewrite
@@ -76,9 +76,7 @@ def test_python_model_card_answer_becomes_a_one_line_docstring():
     # The bundled model's own SPM example: a newline, the text, the closer, then code.
     middle = '\n    Return list of files to be sorted.\n    """\n    files = []\n    for f in x:\n'
     out = _apply(PY, "python", "return", middle)
-    assert out == PY.replace(
-        "(path):\n", '(path):\n    """Return list of files to be sorted."""\n'
-    )
+    assert out == PY.replace("(path):\n", '(path):\n    """Return list of files to be sorted."""\n')
 
 
 def test_python_multiline_docstring_closes_on_its_own_indented_line():
@@ -113,7 +111,7 @@ def test_python_backslashes_make_a_raw_docstring_and_stray_quotes_are_dropped():
 
 def test_python_rewrite_replaces_only_the_old_docstring():
     source = 'def f(a):\n    r"""Old text.\n\n    More."""\n    return a  # """\n'
-    doc, plan = _plan(source, "python", "return")
+    _doc, plan = _plan(source, "python", "return")
     assert plan.rewrite and plan.prefix.endswith('def f(a):\n    r"""')
     assert plan.suffix.startswith('"""\n    return a')
     out = _apply(source, "python", "return", 'New text."""')
@@ -144,8 +142,10 @@ def test_block_rewrite_replaces_only_the_old_comment():
 
 
 def test_csharp_summary_is_cut_at_its_closing_tag():
-    source = "class C\n{\n    public int Add(int a, int b)\n    {\n        return a + b;\n    }\n}\n"
-    middle = " Adds two numbers.\n    /// </summary>\n    /// <param name=\"a\">x</param>\n"
+    source = (
+        "class C\n{\n    public int Add(int a, int b)\n    {\n        return a + b;\n    }\n}\n"
+    )
+    middle = ' Adds two numbers.\n    /// </summary>\n    /// <param name="a">x</param>\n'
     out = _apply(source, "csharp", "return", middle)
     assert out.startswith(
         "class C\n{\n    /// <summary>\n    /// Adds two numbers.\n    /// </summary>\n"
@@ -178,11 +178,11 @@ def test_function_on_one_line_cannot_get_a_python_docstring():
 
 
 def test_stop_rule_fires_when_the_doc_has_ended():
-    doc, plan = _plan(PY, "python", "return")
+    _, plan = _plan(PY, "python", "return")
     done = stop_rule(plan)
     assert not done("Return the files")
     assert done('Return the files."""')
-    doc, plan = _plan("function f() {\n  return 1;\n}\n", "javascript", "return")
+    _doc, plan = _plan("function f() {\n  return 1;\n}\n", "javascript", "return")
     done = stop_rule(plan)
     assert not done(" Returns one.\n * More")
     assert done(" Returns one.\nfunction f() {\n")
@@ -195,9 +195,9 @@ def test_python_prompt_shows_an_example_of_the_files_docstring_style():
         '    """Second.\n\n    Args:\n        b: the b.\n    """\n'
         "    return b\n"
     )
-    doc, plan = _plan(source, "python", "return a")
+    _, plan = _plan(source, "python", "return a")
     example = 'def second(b):\n    """Second.\n\n    Args:\n        b: the b.\n    """\n    ...\n\n'
     assert plan.prefix == example + 'def first(a):\n    """'
     # Already visible above the function: no example is added.
-    doc, plan = _plan(source + "\n\ndef third(c):\n    return c\n", "python", "return c")
+    _doc, plan = _plan(source + "\n\ndef third(c):\n    return c\n", "python", "return c")
     assert plan.prefix.count("Args:") == 1

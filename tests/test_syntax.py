@@ -62,7 +62,8 @@ CASES = {
     ),
     "java": (
         "package demo;\n\npublic class Calc {\n"
-        "  /** Adds two ints. */\n  @Override\n  public int add(int a, int b) {\n    return a + b;\n  }\n"
+        "  /** Adds two ints. */\n  @Override\n"
+        "  public int add(int a, int b) {\n    return a + b;\n  }\n"
         "  Calc() {}\n  private int field = 3;\n}\n",
         [
             ("return a + b", "add", "/** Adds two ints. */"),
@@ -72,7 +73,8 @@ CASES = {
         ],
     ),
     "cpp": (
-        "#include <vector>\n\n/** Sums. */\ntemplate <typename T>\nT sum(const std::vector<T>& xs) {\n"
+        "#include <vector>\n\n/** Sums. */\ntemplate <typename T>\n"
+        "T sum(const std::vector<T>& xs) {\n"
         "  T total{};\n  for (auto x : xs) total += x;\n  return total;\n}\n"
         "/// Gets n.\n/// Really.\nint Box::n() const { return n_; }\nint global = 1;\n",
         [
@@ -84,12 +86,16 @@ CASES = {
     ),
     "csharp": (
         "namespace Demo;\n\npublic class Calc\n{\n"
-        "    /// <summary>Adds.</summary>\n    /// <param name=\"a\">A.</param>\n"
+        '    /// <summary>Adds.</summary>\n    /// <param name="a">A.</param>\n'
         "    public int Add(int a, int b)\n    {\n        return a + b;\n    }\n\n"
         "    public static Calc operator +(Calc a, Calc b) => a;\n"
         "    private int count;\n}\n",
         [
-            ("return a + b", "Add", '/// <summary>Adds.</summary>\n    /// <param name="a">A.</param>'),
+            (
+                "return a + b",
+                "Add",
+                '/// <summary>Adds.</summary>\n    /// <param name="a">A.</param>',
+            ),
             ("=> a;", "operator +", None),
             ("count", None, None),
         ],
@@ -105,7 +111,8 @@ CASES = {
         ],
     ),
     "shellscript": (
-        "#!/usr/bin/env bash\n# Greets someone.\n# Usage: greet NAME\ngreet() {\n  echo \"hello $1\"\n}\n\n"
+        "#!/usr/bin/env bash\n# Greets someone.\n# Usage: greet NAME\n"
+        'greet() {\n  echo "hello $1"\n}\n\n'
         "function bye {\n  echo bye\n}\necho done\n",
         [
             ('echo "hello', "greet", "# Greets someone.\n# Usage: greet NAME"),

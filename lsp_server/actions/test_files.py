@@ -28,12 +28,12 @@ from pathlib import Path
 from ..syntax import FunctionInfo, ParsedDocument
 
 
-class TestFileError(RuntimeError):
+class UnitTestFileError(RuntimeError):
     """No test file can be made for this function (a clear reason for the user)."""
 
 
 @dataclass(frozen=True)
-class TestFile:
+class UnitTestFile:
     """The test file for one function and how new tests are written into it."""
 
     path: Path
@@ -51,24 +51,24 @@ class TestFile:
     comment: str  # line comment marker, for showing the model the source
 
 
-def test_file_for(
+def locate_test_file(
     root: Path, source: Path, doc: ParsedDocument, func: FunctionInfo, existing: str | None
-) -> TestFile:
-    """The test file for `func` in `source`; raises TestFileError.
+) -> UnitTestFile:
+    """The test file for `func` in `source`; raises UnitTestFileError.
 
     `existing` is the current text of the test file, or None when it does not
     exist yet (test names are made unique against it).
     """
     root, source = root.resolve(), source.resolve()
     if not source.is_relative_to(root):
-        raise TestFileError(f"{source} is outside the workspace {root}")
+        raise UnitTestFileError(f"{source} is outside the workspace {root}")
     make = _CONVENTIONS.get(doc.spec.name)
     if make is None:  # pragma: no cover - every language in LANGUAGES has one
-        raise TestFileError(f"no test convention for {doc.spec.name}")
+        raise UnitTestFileError(f"no test convention for {doc.spec.name}")
     plan = make(root, source, doc, func, existing or "")
     path = plan.path.resolve()
     if not path.is_relative_to(root):
-        raise TestFileError(f"the test file {path} would be outside the workspace {root}")
+        raise UnitTestFileError(f"the test file {path} would be outside the workspace {root}")
     return plan
 
 
@@ -85,21 +85,21 @@ def _short(func: FunctionInfo) -> str:
     return func.name.split("::")[-1].split(".")[-1].lstrip("~")
 
 
-def _python(root: Path, source: Path, doc, func, existing: str) -> TestFile:
+def _python(root: Path, source: Path, doc, func, existing: str) -> UnitTestFile:
     parts = list(source.relative_to(root).with_suffix("").parts)
     if parts and parts[0] == "src":
         parts = parts[1:]
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
     if not parts or not all(p.isidentifier() for p in parts):
-        raise TestFileError(
+        raise UnitTestFileError(
             f"{source.relative_to(root)} is not importable as a module from the workspace root"
         )
     module = ".".join(parts)
     target = func.class_name or func.name
     name = _unique(existing, f"test_{_snake(func.name)}", r"def {}\(")
     imports = f"from {module} import {target}\n"
-    return TestFile(
+    return UnitTestFile(
         path=root / "tests" / f"test_{parts[-1]}.py",
         language_id="python",
         framework="pytest",
@@ -117,10 +117,10 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def _js(root: Path, source: Path, doc, func, existing: str) -> TestFile:
+def _js(root: Path, source: Path, doc, func, existing: str) -> UnitTestFile:
     stem, suffix = source.stem, source.suffix
     if stem.endswith((".test", ".spec")):
-        raise TestFileError(f"{source.name} is already a test file")
+        raise UnitTestFileError(f"{source.name} is already a test file")
     target = func.class_name or func.name
     typed = doc.spec.name in ("typescript", "tsx")
     if not typed and ("module.exports" in doc.text or "require(" in doc.text):
@@ -139,7 +139,7 @@ def _js(root: Path, source: Path, doc, func, existing: str) -> TestFile:
         existing,
     )
     language_id = {".ts": "typescript", ".tsx": "typescriptreact", ".mts": "typescript"}
-    return TestFile(
+    return UnitTestFile(
         path=source.with_name(f"{stem}.test{suffix}"),
         language_id=language_id.get(suffix, "javascript"),
         framework=framework,
@@ -153,7 +153,7 @@ def _js(root: Path, source: Path, doc, func, existing: str) -> TestFile:
     )
 
 
-def _java(root: Path, source: Path, doc, func, existing: str) -> TestFile:
+def _java(root: Path, source: Path, doc, func, existing: str) -> UnitTestFile:
     package = _declared(doc, ("package_declaration",), r"package\s+([\w.]+)")
     cls = func.class_name or source.stem
     rel = source.relative_to(root).as_posix()
@@ -162,7 +162,7 @@ def _java(root: Path, source: Path, doc, func, existing: str) -> TestFile:
     folder = folder or base / "src" / "test" / "java"
     name = _unique(existing, "test" + _short(func)[:1].upper() + _short(func)[1:], r"void {}\(")
     head = f"package {package};\n\n" if package else ""
-    return TestFile(
+    return UnitTestFile(
         path=folder / f"{cls}Test.java",
         language_id="java",
         framework="JUnit 5",
@@ -178,7 +178,7 @@ def _java(root: Path, source: Path, doc, func, existing: str) -> TestFile:
     )
 
 
-def _cpp(root: Path, source: Path, doc, func, existing: str) -> TestFile:
+def _cpp(root: Path, source: Path, doc, func, existing: str) -> UnitTestFile:
     folder = root / "tests"
     header = next(
         (source.with_suffix(s) for s in (".h", ".hpp", ".hh") if source.with_suffix(s).is_file()),
@@ -188,7 +188,7 @@ def _cpp(root: Path, source: Path, doc, func, existing: str) -> TestFile:
     suite = f"{source.stem.title().replace('_', '')}Test"
     case = _short(func)[:1].upper() + _short(func)[1:]
     case = _unique(existing, case, r"TEST\(\s*" + re.escape(suite) + r"\s*,\s*{}\s*\)")
-    return TestFile(
+    return UnitTestFile(
         path=folder / f"test_{source.stem}.cpp",
         language_id="cpp",
         framework="GoogleTest",
@@ -202,7 +202,7 @@ def _cpp(root: Path, source: Path, doc, func, existing: str) -> TestFile:
     )
 
 
-def _csharp(root: Path, source: Path, doc, func, existing: str) -> TestFile:
+def _csharp(root: Path, source: Path, doc, func, existing: str) -> UnitTestFile:
     namespace = _declared(
         doc,
         ("namespace_declaration", "file_scoped_namespace_declaration"),
@@ -211,7 +211,7 @@ def _csharp(root: Path, source: Path, doc, func, existing: str) -> TestFile:
     cls = func.class_name or source.stem
     name = _unique(existing, _short(func).replace("operator ", "Operator") + "Test", r"void {}\(")
     usings = "using Xunit;\n" + (f"using {namespace};\n" if namespace else "")
-    return TestFile(
+    return UnitTestFile(
         path=root / "tests" / f"{cls}Tests.cs",
         language_id="csharp",
         framework="xUnit",
@@ -225,7 +225,7 @@ def _csharp(root: Path, source: Path, doc, func, existing: str) -> TestFile:
     )
 
 
-def _php(root: Path, source: Path, doc, func, existing: str) -> TestFile:
+def _php(root: Path, source: Path, doc, func, existing: str) -> UnitTestFile:
     folder = root / "tests"
     namespace = _declared(doc, ("namespace_definition",), r"namespace\s+([\w\\]+)")
     cls = func.class_name or source.stem.title().replace("_", "")
@@ -237,7 +237,7 @@ def _php(root: Path, source: Path, doc, func, existing: str) -> TestFile:
         uses += f"use function {namespace}\\{func.name};\n"
     short = _short(func)
     name = _unique(existing, "test" + short[:1].upper() + short[1:], r"function {}\(")
-    return TestFile(
+    return UnitTestFile(
         path=folder / f"{cls}Test.php",
         language_id="php",
         framework="PHPUnit",
@@ -252,11 +252,11 @@ def _php(root: Path, source: Path, doc, func, existing: str) -> TestFile:
     )
 
 
-def _bash(root: Path, source: Path, doc, func, existing: str) -> TestFile:
+def _bash(root: Path, source: Path, doc, func, existing: str) -> UnitTestFile:
     folder = root / "tests"
     rel = Path(os.path.relpath(source, folder)).as_posix()
     name = _unique(existing, f"test_{func.name.replace('-', '_')}", r"(?m)^\s*{}\s*\(\)")
-    return TestFile(
+    return UnitTestFile(
         path=folder / f"test_{source.stem}.sh",
         language_id="shellscript",
         framework="shunit2",
@@ -299,12 +299,12 @@ _CONVENTIONS = {
 _SHUNIT = re.compile(r"(?m)^[ \t]*(?:\.|source)[ \t]+\S*shunit2\S*[ \t]*$")
 
 
-def append_offset(plan: TestFile, existing: str) -> int:
+def append_offset(plan: UnitTestFile, existing: str) -> int:
     """Where new tests go in an existing test file: nothing after it moves."""
     if plan.footer.strip() == "}":
         close = existing.rstrip().rfind("}")
         if close < 0:
-            raise TestFileError(f"{plan.path.name} has no closing brace to add tests before")
+            raise UnitTestFileError(f"{plan.path.name} has no closing brace to add tests before")
         line_start = existing.rfind("\n", 0, close) + 1
         return line_start if not existing[line_start:close].strip() else close
     if plan.footer.strip() == ". shunit2":

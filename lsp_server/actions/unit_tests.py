@@ -22,7 +22,7 @@ from pathlib import Path
 import tree_sitter
 
 from ..syntax import FunctionInfo, ParsedDocument, new_error_nodes, parse
-from .test_files import TestFile, TestFileError, append_offset, test_file_for
+from .test_files import UnitTestFile, UnitTestFileError, append_offset, locate_test_file
 
 MAX_NEW_TOKENS = 384
 SYSTEM_PROMPT = (
@@ -37,10 +37,10 @@ class UnitTestError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class TestsPlan:
+class UnitTestPlan:
     """A function, its test file, and where new tests go in it."""
 
-    file: TestFile
+    file: UnitTestFile
     function: FunctionInfo
     source_code: str  # the function's text, shown to the model
     source_name: str  # its path relative to the workspace
@@ -50,11 +50,11 @@ class TestsPlan:
 
 def plan_tests(
     root: Path, source: Path, doc: ParsedDocument, func: FunctionInfo, existing: str | None
-) -> TestsPlan:
-    """Raises TestFileError (outside the workspace, not importable …)."""
-    file = test_file_for(root, source, doc, func, existing)
+) -> UnitTestPlan:
+    """Raises UnitTestFileError (outside the workspace, not importable …)."""
+    file = locate_test_file(root, source, doc, func, existing)
     code = doc.text[doc.line_start(func.anchor.start) : func.anchor.end]
-    return TestsPlan(
+    return UnitTestPlan(
         file=file,
         function=func,
         source_code=textwrap.dedent(code),
@@ -64,7 +64,7 @@ def plan_tests(
     )
 
 
-def base_prompt(plan: TestsPlan) -> tuple[str, str]:
+def base_prompt(plan: UnitTestPlan) -> tuple[str, str]:
     """Infilling prefix and suffix: the test file around the first new test.
 
     The function under test comes first, as code (a base model then reads the
@@ -79,7 +79,7 @@ def base_prompt(plan: TestsPlan) -> tuple[str, str]:
     return source + before + _lead(plan) + f.imports + f.seed, "\n" + after
 
 
-def instruct_prompt(plan: TestsPlan) -> str:
+def instruct_prompt(plan: UnitTestPlan) -> str:
     """A Llama 2 chat prompt (without BOS) asking for tests of the function."""
     f = plan.file
     lang = f.language_id
@@ -94,7 +94,7 @@ def instruct_prompt(plan: TestsPlan) -> str:
     return f"[INST] <<SYS>>\n{SYSTEM_PROMPT}\n<</SYS>>\n\n{user} [/INST]"
 
 
-def stop_rule(plan: TestsPlan, most: int = 3) -> Callable[[str], bool]:
+def stop_rule(plan: UnitTestPlan, most: int = 3) -> Callable[[str], bool]:
     """For `GenerationRequest.should_stop` (base model): True once `most` tests
     are complete or the answer leaves the tests (a top-level statement, the
     test class's closing brace). Cutting happens later; this saves time."""
@@ -126,7 +126,7 @@ def stop_rule(plan: TestsPlan, most: int = 3) -> Callable[[str], bool]:
     return done
 
 
-def extract_tests(plan: TestsPlan, answer: str, stop_reason: str, seeded: bool) -> list[str]:
+def extract_tests(plan: UnitTestPlan, answer: str, stop_reason: str, seeded: bool) -> list[str]:
     """Whole test functions from the model's answer, at the test file's indentation.
 
     `seeded`: the answer continues `plan.file.seed` (base model); otherwise it
@@ -150,7 +150,7 @@ def extract_tests(plan: TestsPlan, answer: str, stop_reason: str, seeded: bool) 
 
 
 def _tests_in(
-    f: TestFile, head: str, body: str, foot: str, truncated: bool, existing: str = ""
+    f: UnitTestFile, head: str, body: str, foot: str, truncated: bool, existing: str = ""
 ) -> list[str]:
     text = head + body + "\n" + foot
     doc = parse(text, f.language_id)
@@ -259,7 +259,7 @@ def _is_test(doc: ParsedDocument, node: tree_sitter.Node) -> bool:
     return False
 
 
-def _lead(plan: TestsPlan) -> str:
+def _lead(plan: UnitTestPlan) -> str:
     """Blank lines between what precedes the insertion point and the new tests."""
     before = plan.existing[: plan.offset] if plan.existing else ""
     if not before.strip():
@@ -271,7 +271,7 @@ def _lead(plan: TestsPlan) -> str:
     return "\n" * max(len(want) - have, 0)
 
 
-def test_file_text(plan: TestsPlan, tests: str) -> tuple[int, str]:
+def _insertion(plan: UnitTestPlan, tests: str) -> tuple[int, str]:
     """(offset, text) to insert into the test file: a whole new file, or an append."""
     f = plan.file
     imports = f.imports if plan.existing is not None else ""
@@ -293,11 +293,11 @@ def test_file_text(plan: TestsPlan, tests: str) -> tuple[int, str]:
     return plan.offset, chunk
 
 
-def _join(f: TestFile, tests: list[str]) -> str:
+def _join(f: UnitTestFile, tests: list[str]) -> str:
     return ("\n\n\n" if f.language_id == "python" else "\n\n").join(tests)
 
 
-def tests_edit(plan: TestsPlan, tests: list[str]) -> tuple[int, str]:
+def insert_tests(plan: UnitTestPlan, tests: list[str]) -> tuple[int, str]:
     """A validated insertion; drops trailing tests until the file parses.
 
     Raises UnitTestError when no test survives.
@@ -308,7 +308,7 @@ def tests_edit(plan: TestsPlan, tests: list[str]) -> tuple[int, str]:
     problem = "no test"
     while blocks:
         text = _join(f, blocks)
-        offset, insert = test_file_text(plan, text)
+        offset, insert = _insertion(plan, text)
         old = plan.existing or ""
         new = old[:offset] + insert + old[offset:]
         broken = new_error_nodes(before, before.with_text(new))
@@ -326,12 +326,12 @@ def tests_edit(plan: TestsPlan, tests: list[str]) -> tuple[int, str]:
 
 __all__ = [
     "MAX_NEW_TOKENS",
-    "TestFileError",
-    "TestsPlan",
     "UnitTestError",
+    "UnitTestFileError",
+    "UnitTestPlan",
     "base_prompt",
     "extract_tests",
+    "insert_tests",
     "instruct_prompt",
     "plan_tests",
-    "tests_edit",
 ]
