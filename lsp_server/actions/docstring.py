@@ -136,7 +136,10 @@ def _content_lines(plan: DocstringPlan, middle: str) -> tuple[list[str], bool]:
     if closed:
         middle = middle[: middle.index(end_mark)]
     raw = middle.split("\n")
-    lines = [raw[0].strip()]
+    first = raw[0].strip()
+    if style.head and first == style.head:
+        first = ""  # the model repeated the opening tag
+    lines = [first]
     for line in raw[1:]:
         stripped = line.strip()
         if style.kind == "string":
