@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import ast
 import asyncio
+from pathlib import Path
 
 import pytest
+import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient
 
 from lsp_server.syntax import enclosing_function, parse
 
 from .code_action_client import Editor, Rejected
-from .conftest import cancel_request, change, initialize, open_doc
+from .conftest import CONFIG, cancel_request, change, initialize, open_doc
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 OPTIONS = {"model": "bundled"}
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    """The workspace folder of the module's server (a sibling folder is outside it)."""
+    return tmp_path_factory.mktemp("actions") / "ws"
+
+
+@pytest_lsp.fixture(config=CONFIG, scope="module")
+async def ws(lsp_client: LanguageClient, root: Path):
+    """One server for the module (starting one costs more than the actions do)."""
+    root.mkdir()
+    await initialize(lsp_client, OPTIONS, root=root)
+    yield
+    await lsp_client.shutdown_session()
+
 
 # languageId → (file name, source, text inside the function, text outside any function)
 SOURCES = {
@@ -94,12 +115,8 @@ async def _actions(client, uri: str, text: str, needle: str, only=None):
 def _code_without_docstring(text: str, language: str, name: str) -> str:
     """The function's code with any docstring statement removed (Python keeps
     its docstring inside the function)."""
-    doc = parse(text, language)
-    func = next(
-        f
-        for i in range(len(text))
-        if (f := enclosing_function(doc, i)) is not None and f.name == name
-    )
+    func = enclosing_function(parse(text, language), text.index(name + "("))
+    assert func is not None and func.name == name
     code = func.code(text)
     if language == "python" and func.docstring is not None:
         start, end = func.docstring.span
@@ -133,11 +150,11 @@ def _action_reports(client) -> list:
     ]
 
 
-async def test_docstring_in_each_language(client, tmp_path):
-    """One server for all languages (starting one costs more than the actions)."""
-    await initialize(client, OPTIONS, root=tmp_path)
+async def test_docstring_in_each_language(ws, root):
+    client = ws
+    client.progress_reports.clear()
     for language, (name, source, inside, outside) in SOURCES.items():
-        uri = (tmp_path / name).as_uri()
+        uri = (root / name).as_uri()
         open_doc(client, uri, source, language)
         func_name = FUNCTION_NAMES[language]
 
@@ -179,15 +196,13 @@ async def test_docstring_in_each_language(client, tmp_path):
     }
 
 
-async def test_rewrite_replaces_only_the_old_docstring_and_stale_edits_are_rejected(
-    client, tmp_path
-):
+async def test_rewrite_replaces_only_the_old_docstring_and_stale_edits_are_rejected(ws, root):
+    client = ws
     source = (
         "import os\n\n\ndef list_files(path):\n    '''Old, wrong words.'''\n    files = []\n"
         "    for name in os.listdir(path):\n        files.append(name)\n    return files\n"
     )
-    await initialize(client, OPTIONS, root=tmp_path)
-    uri = (tmp_path / "files.py").as_uri()
+    uri = (root / "rewrite.py").as_uri()
     open_doc(client, uri, source)
     actions = await _actions(client, uri, source, "files.append")
     assert actions[0].title == "Rewrite docstring for `list_files`"
@@ -219,15 +234,15 @@ async def test_rewrite_replaces_only_the_old_docstring_and_stale_edits_are_rejec
         await client.code_action_resolve_async(actions[0])
 
 
-def _workspace(tmp_path):
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "__init__.py").write_text("")
+def _workspace(root: Path, package: str = "pkg", module: str = "strs"):
+    (root / package).mkdir()
+    (root / package / "__init__.py").write_text("")
     source = (
         'def reverse_words(text):\n    """Reverse the order of words in text."""\n'
         '    return " ".join(reversed(text.split()))\n'
     )
-    (tmp_path / "pkg" / "strs.py").write_text(source)
-    return (tmp_path / "pkg" / "strs.py").as_uri(), source
+    (root / package / f"{module}.py").write_text(source)
+    return (root / package / f"{module}.py").as_uri(), source
 
 
 async def _resolve_tests(client, uri, source):
@@ -236,11 +251,11 @@ async def _resolve_tests(client, uri, source):
     return await client.code_action_resolve_async(actions[1])
 
 
-async def test_unit_tests_create_the_file_then_append_to_it(client, tmp_path):
-    uri, source = _workspace(tmp_path)
-    await initialize(client, OPTIONS, root=tmp_path)
+async def test_unit_tests_create_the_file_then_append_to_it(ws, root):
+    client = ws
+    uri, source = _workspace(root)
     open_doc(client, uri, source)
-    test_file = tmp_path / "tests" / "test_strs.py"
+    test_file = root / "tests" / "test_strs.py"
 
     # Missing: CreateFile (never overwriting), then an insert at its start.
     resolved = await _resolve_tests(client, uri, source)
@@ -269,78 +284,25 @@ async def test_unit_tests_create_the_file_then_append_to_it(client, tmp_path):
     ast.parse(second)
 
 
-async def test_unit_tests_outside_the_workspace_are_refused(client, tmp_path):
-    root = tmp_path / "ws"
-    root.mkdir()
-    outside = tmp_path / "elsewhere" / "util.py"
+async def test_unit_tests_outside_the_workspace_are_refused(ws, root):
+    client = ws
+    outside = root.parent / "elsewhere" / "util.py"
     outside.parent.mkdir()
     source = "def double(x):\n    return 2 * x\n"
     outside.write_text(source)
-    await initialize(client, OPTIONS, root=root)
     open_doc(client, outside.as_uri(), source)
     actions = await _actions(client, outside.as_uri(), source, "return")
     with pytest.raises(JsonRpcException, match="outside the workspace"):
         await client.code_action_resolve_async(actions[1])
     assert any("outside the workspace" in m.message for m in client.messages)
-    assert not (tmp_path / "tests").exists() and not (root / "tests").exists()
+    assert not (outside.parent / "tests").exists()
+    assert not (root / "tests" / "test_util.py").exists()
 
 
-async def test_client_without_resolve_gets_a_command_and_stale_applyedit_is_refused(
-    client, tmp_path
-):
-    """Via `workspace/applyEdit`, the pytest-lsp client applying LSP's version rule."""
-    name, source, inside, _ = SOURCES["python"]
-    editor = Editor()
-    uri = (tmp_path / name).as_uri()
-    editor.docs[uri] = ("# typed meanwhile\n" + source, 2)
-    received = []
-
-    @client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: types.ApplyWorkspaceEditParams):
-        received.append(params.edit)
-        try:
-            editor.apply(params.edit)
-        except Rejected as exc:
-            return types.ApplyWorkspaceEditResult(applied=False, failure_reason=str(exc))
-        return types.ApplyWorkspaceEditResult(applied=True)
-
-    await client.initialize_session(
-        types.InitializeParams(
-            capabilities=types.ClientCapabilities(
-                workspace=types.WorkspaceClientCapabilities(
-                    apply_edit=True,
-                    workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True),
-                )
-            ),
-            initialization_options=OPTIONS,
-            root_uri=tmp_path.as_uri(),
-        )
-    )
-    open_doc(client, uri, source)
-    actions = await _actions(client, uri, source, inside)
-    # lsprotocol's client-side converter reads an action with a `command`
-    # as a bare Command; editors tell them apart by the type of `command`.
-    assert "codellama.applyCodeAction" in str(actions[0])
-    position = _position(source, inside)
-    data = {
-        "action": "docstring",
-        "uri": uri,
-        "version": 1,
-        "line": position.line,
-        "character": position.character,
-    }
-    applied = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="codellama.applyCodeAction", arguments=[data])
-    )
-    assert applied is False
-    assert received and received[0].document_changes[0].text_document.version == 1
-    assert editor.text(uri) == "# typed meanwhile\n" + source
-
-
-async def test_cancel_during_resolve(client, tmp_path):
+async def test_cancel_during_resolve(ws, root):
     """`$/cancelRequest`, then the progress's cancel button: both stop the model."""
-    uri, source = _workspace(tmp_path)
-    await initialize(client, OPTIONS, root=tmp_path)
+    client = ws
+    uri, source = _workspace(root, "cancelpkg", "words")
     open_doc(client, uri, source)
     actions = await _actions(client, uri, source, "return")
 
@@ -363,7 +325,7 @@ async def test_cancel_during_resolve(client, tmp_path):
         assert raised.value.code == -32800, how  # RequestCancelled
         await asyncio.wait_for(_progress_ended(client, token), 10)
         assert client.progress_reports[token][-1].message == "cancelled", how
-        assert not (tmp_path / "tests").exists()
+        assert not (root / "tests" / "test_words.py").exists()
 
     # The worker is free again: the next resolve runs to the end.
     resolved = await _resolve_tests(client, uri, source)
