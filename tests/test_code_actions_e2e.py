@@ -15,7 +15,7 @@ from pytest_lsp import LanguageClient
 from lsp_server.syntax import enclosing_function, parse
 
 from .code_action_client import Editor, Rejected
-from .conftest import CONFIG, cancel_request, change, initialize, open_doc
+from .conftest import BUNDLED, CONFIG, cancel_request, change, configure, initialize, open_doc
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -343,3 +343,21 @@ async def _progress_begun(client):
 async def _progress_ended(client, token):
     while not isinstance(client.progress_reports[token][-1], types.WorkDoneProgressEnd):
         await asyncio.sleep(0.01)
+
+
+async def test_instruct_model_setting_writes_tests_from_a_chat_prompt(ws, root):
+    """`instructModel` loads a second model on first use and asks it in the chat
+    layout. The bundled model stands in for an Instruct model here: it was never
+    trained on chat, so its answer holds no whole test, which must be refused."""
+    client = ws
+    uri, source = _workspace(root, "instructpkg", "chat")
+    open_doc(client, uri, source)
+    configure(client, model="bundled", instructModel=str(BUNDLED))
+    actions = await _actions(client, uri, source, "return")
+    try:
+        with pytest.raises(JsonRpcException, match="no complete pytest test for `reverse_words`"):
+            await client.code_action_resolve_async(actions[1])
+    finally:
+        configure(client, model="bundled", instructModel="")
+    assert not (root / "tests" / "test_chat.py").exists()
+    assert any("Instruct model" in m.message for m in client.log_messages)

@@ -254,6 +254,7 @@ class CodeActions:
             if old is not None:
                 await self.ls.worker.call_async(old[1].close)
             settings = self.ls.settings.merged({"model": name})
+            self.ls.log(f"Loading the Instruct model {name} for code actions")
             try:
                 engine, tok = await self.ls.worker.call_async(lambda: create_engine(settings))
             except Exception as exc:
