@@ -185,7 +185,14 @@ def test_stop_rule_fires_when_the_doc_has_ended():
     _doc, plan = _plan("function f() {\n  return 1;\n}\n", "javascript", "return")
     done = stop_rule(plan)
     assert not done(" Returns one.\n * More")
+    assert not done(" Returns one.\n   ")  # indentation of a ` * ` line still coming
     assert done(" Returns one.\nfunction f() {\n")
+    assert done(" Returns one.\n */")
+    _, plan = _plan("greet() {\n  echo hi\n}\n", "shellscript", "echo")
+    done = stop_rule(plan)
+    assert not done(" Says hi.\n")
+    assert not done(" Says hi.\n# Usage")
+    assert done(" Says hi.\ngreet() {\n")
 
 
 def test_python_prompt_shows_an_example_of_the_files_docstring_style():

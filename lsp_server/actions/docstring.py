@@ -22,12 +22,11 @@ from dataclasses import dataclass
 import tree_sitter
 
 from ..syntax import FunctionInfo, ParsedDocument, new_error_nodes, python_docstring_style
-from ..syntax.doc_comments import _GOOGLE, _NUMPY, _REST
+from ..syntax.doc_comments import PYTHON_STYLES
 from ..syntax.languages import DocStyle, ts_language
 
 MAX_NEW_TOKENS = 192
 _STYLE_WINDOW = 4000  # characters before the function in which a style example counts
-_STYLE_PATTERNS = {"google": _GOOGLE, "numpy": _NUMPY, "rest": _REST}
 
 
 class DocstringError(RuntimeError):
@@ -122,16 +121,26 @@ def stop_rule(plan: DocstringPlan) -> Callable[[str], bool]:
     """For `GenerationRequest.should_stop`: True once the doc has visibly ended."""
 
     def done(middle: str) -> bool:
-        _, closed = _content_lines(plan, middle)
-        return closed
+        if _end_mark(plan) and _end_mark(plan) in middle:
+            return True
+        # Judge whole lines only: a line that so far holds only indentation
+        # may still become ` * more`.
+        cut = middle.rfind("\n")
+        return cut >= 0 and _content_lines(plan, middle[:cut])[1]
 
     return done
+
+
+def _end_mark(plan: DocstringPlan) -> str:
+    """What closes the doc: the closing quotes, `*/`, or the tail line's tag."""
+    style = plan.function.doc_style
+    return {"string": _closer(plan.opener), "block": "*/"}.get(style.kind, style.tail)
 
 
 def _content_lines(plan: DocstringPlan, middle: str) -> tuple[list[str], bool]:
     """Content lines of the doc (no delimiters, no indentation) and whether it ended."""
     style, indent = plan.function.doc_style, plan.indent
-    end_mark = {"string": _closer(plan.opener), "block": "*/"}.get(style.kind, style.tail)
+    end_mark = _end_mark(plan)
     closed = bool(end_mark) and end_mark in middle
     if closed:
         middle = middle[: middle.index(end_mark)]
@@ -149,8 +158,8 @@ def _content_lines(plan: DocstringPlan, middle: str) -> tuple[list[str], bool]:
         elif style.kind == "block":
             if stripped.startswith("*"):
                 stripped = stripped[1:]
-            elif not closed:
-                return lines, True
+            elif stripped and not closed:
+                return lines, True  # code, not ` * text`: the model left the comment
             lines.append(stripped[1:] if stripped.startswith(" ") else stripped)
         else:
             if not stripped.startswith(style.marker):
@@ -232,7 +241,7 @@ def _with_style_example(doc: ParsedDocument, func: FunctionInfo, before: str) ->
     style = python_docstring_style(doc.text)
     if style is None:
         return before
-    pattern = _STYLE_PATTERNS[style]
+    pattern = PYTHON_STYLES[style]
     window_start = max(func.anchor.start - _STYLE_WINDOW, 0)
     if pattern.search(doc.text, window_start, func.anchor.start):
         return before

@@ -78,17 +78,18 @@ def _is_line_doc(text: str, style: DocStyle, node: tree_sitter.Node) -> bool:
     return not (style.marker == "///" and text.startswith("////"))
 
 
-_GOOGLE = re.compile(r"^\s*(Args|Arguments|Returns|Raises|Yields|Attributes):\s*$", re.M)
-_NUMPY = re.compile(r"^\s*(Parameters|Returns|Raises|Yields|Attributes)\s*\n\s*-{3,}\s*$", re.M)
-_REST = re.compile(r"^\s*:(param|type|returns?|rtype|raises?)\b[^:\n]*:", re.M)
+# What each Python docstring style looks like (a section header or field).
+PYTHON_STYLES: dict[str, re.Pattern[str]] = {
+    "google": re.compile(r"^\s*(Args|Arguments|Returns|Raises|Yields|Attributes):\s*$", re.M),
+    "numpy": re.compile(
+        r"^\s*(Parameters|Returns|Raises|Yields|Attributes)\s*\n\s*-{3,}\s*$", re.M
+    ),
+    "rest": re.compile(r"^\s*:(param|type|returns?|rtype|raises?)\b[^:\n]*:", re.M),
+}
 
 
 def python_docstring_style(text: str) -> str | None:
     """ "google", "numpy" or "rest" when the file's docstrings use one, else None."""
-    counts = {
-        "google": len(_GOOGLE.findall(text)),
-        "numpy": len(_NUMPY.findall(text)),
-        "rest": len(_REST.findall(text)),
-    }
+    counts = {name: len(pattern.findall(text)) for name, pattern in PYTHON_STYLES.items()}
     best = max(counts, key=lambda k: counts[k])
     return best if counts[best] else None
