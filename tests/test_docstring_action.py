@@ -208,3 +208,12 @@ def test_python_prompt_shows_an_example_of_the_files_docstring_style():
     # Already visible above the function: no example is added.
     _doc, plan = _plan(source + "\n\ndef third(c):\n    return c\n", "python", "return c")
     assert plan.prefix.count("Args:") == 1
+
+
+def test_a_looping_answer_is_cut_at_its_first_repeated_line():
+    source = "function add(a, b) {\n  return a + b;\n}\n"
+    middle = " Adds.\n *\n * Sums a and b.\n *\n * Sums a and b.\n * Sums a and b.\n"
+    out = _apply(source, "javascript", "return", middle, "length")
+    assert out == "/**\n * Adds.\n *\n * Sums a and b.\n */\n" + source
+    _, plan = _plan(source, "javascript", "return")
+    assert stop_rule(plan)(middle)

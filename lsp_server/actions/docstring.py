@@ -148,27 +148,31 @@ def _content_lines(plan: DocstringPlan, middle: str) -> tuple[list[str], bool]:
     first = raw[0].strip()
     if style.head and first == style.head:
         first = ""  # the model repeated the opening tag
-    lines = [first]
+    lines, seen = [first], {first}
     for line in raw[1:]:
         stripped = line.strip()
         if style.kind == "string":
             if stripped and not line.startswith(indent):
                 return lines, True  # dropped below the body: the model left the docstring
-            lines.append(line[len(indent) :].rstrip())
+            content = line[len(indent) :].rstrip()
         elif style.kind == "block":
             if stripped.startswith("*"):
                 stripped = stripped[1:]
             elif stripped and not closed:
                 return lines, True  # code, not ` * text`: the model left the comment
-            lines.append(stripped[1:] if stripped.startswith(" ") else stripped)
+            content = stripped[1:] if stripped.startswith(" ") else stripped
         else:
             if not stripped.startswith(style.marker):
                 return lines, True  # the comment run ended: code follows
-            rest = stripped[len(style.marker) :].rstrip()
-            rest = rest[1:] if rest.startswith(" ") else rest
-            if style.head and rest.strip() == style.head:
+            content = stripped[len(style.marker) :].rstrip()
+            content = content[1:] if content.startswith(" ") else content
+            if style.head and content.strip() == style.head:
                 continue
-            lines.append(rest)
+        key = content.strip()
+        if key and key in seen:
+            return lines, True  # a line again: the model is looping
+        seen.add(key)
+        lines.append(content)
     return lines, closed
 
 
