@@ -144,8 +144,8 @@ class CodeActions:
         try:
             existing, version = self._read(locate_test_file(root, source, parsed, func, None).path)
             plan = unit_tests.plan_tests(root, source, parsed, func, existing)
-        except (UnitTestFileError, OSError) as exc:
-            raise ActionFailed(str(exc)) from None
+        except (UnitTestFileError, OSError, UnicodeDecodeError) as exc:
+            raise ActionFailed(f"cannot use the test file: {exc}") from None
         instruct = self.ls.settings.instructModel
         if instruct:
             engine, tok = await self._instruct_engine(instruct)
