@@ -255,6 +255,9 @@ def create_server() -> CodeLlamaServer:
 
 def _register_extensions(ls: CodeLlamaServer) -> None:
     """Features that live in their own packages (code actions, ...)."""
+    from .actions.handlers import register as register_code_actions
+
+    register_code_actions(ls)
 
 
 def _attr(obj: Any, name: str) -> Any:

@@ -1,0 +1,73 @@
+"""LSP edits for the code actions: offsets to positions, versioned WorkspaceEdits.
+
+Every edit only inserts text (or replaces an old docstring) and names the
+document version it was computed for, so a client rejects it if the user
+typed in the meantime. Test files are created with `ignoreIfExists`, never
+overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lsprotocol import types
+
+from ..context import index_to_column
+
+_BREAK = re.compile(r"\r\n?|\n")
+
+
+def position_at(text: str, index: int, encoding: str = "utf-16") -> types.Position:
+    """The LSP position of a string index (lines end at \\n, \\r\\n or \\r)."""
+    if "\r" in text:
+        breaks = [m.end() for m in _BREAK.finditer(text, 0, index)]
+        line, start = len(breaks), (breaks[-1] if breaks else 0)
+    else:
+        line = text.count("\n", 0, index)
+        start = text.rfind("\n", 0, index) + 1
+    return types.Position(
+        line=line, character=index_to_column(text[start:index], index - start, encoding)
+    )
+
+
+def text_edit(text: str, start: int, end: int, new_text: str, encoding: str) -> types.TextEdit:
+    return types.TextEdit(
+        range=types.Range(
+            start=position_at(text, start, encoding), end=position_at(text, end, encoding)
+        ),
+        new_text=new_text,
+    )
+
+
+def document_edit(
+    uri: str, version: int | None, text: str, start: int, end: int, new_text: str, encoding: str
+) -> types.WorkspaceEdit:
+    """One versioned edit of an open document."""
+    return types.WorkspaceEdit(
+        document_changes=[
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=uri, version=version
+                ),
+                edits=[text_edit(text, start, end, new_text, encoding)],
+            )
+        ]
+    )
+
+
+def tests_file_edit(
+    uri: str, existing: str | None, version: int | None, offset: int, new_text: str, encoding: str
+) -> types.WorkspaceEdit:
+    """Create the test file if missing (never overwriting), then insert the tests."""
+    changes: list = []
+    if existing is None:
+        changes.append(
+            types.CreateFile(uri=uri, options=types.CreateFileOptions(ignore_if_exists=True))
+        )
+    changes.append(
+        types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+            edits=[text_edit(existing or "", offset, offset, new_text, encoding)],
+        )
+    )
+    return types.WorkspaceEdit(document_changes=changes)
