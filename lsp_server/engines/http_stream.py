@@ -1,0 +1,393 @@
+"""HTTP for the remote engines: JSON calls and server-sent event streams.
+
+Standard library only (`http.client`), one kept-alive connection per engine
+(a TLS handshake to a shared server costs more than a short suggestion).
+Streaming matters twice: the engine can stop as soon as the text is good
+enough, and closing the stream is how a cancelled completion stops the
+server's work (TGI and vLLM abort a request whose client went away). A read
+blocked on the socket cannot see a `threading.Event`, so a small watcher
+thread shuts the socket down once `cancel` is set.
+
+Every failure becomes a `RemoteError` whose message says what happened and
+which setting to change; the API token is sent only in the Authorization
+header and is scrubbed from anything the server echoes back.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+from urllib.parse import urlsplit
+
+RETRY_STATUSES = (429, 503)
+# How a kept-alive connection that the server has closed fails on reuse.
+_STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+_MAX_ERROR_BODY = 64 * 1024
+_MAX_MESSAGE = 300
+_WATCH_INTERVAL = 0.02  # seconds between the watcher's looks at a finished request
+
+
+class RemoteError(RuntimeError):
+    """A remote engine failure, worded for the user."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Cancelled(Exception):
+    """The request's cancel event was set; the connection has been dropped."""
+
+
+class HttpStream:
+    """A client for one server: `get_json` and `stream` (server-sent events)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str = "",
+        engine: str = "remote",
+        connect_timeout: float = 3.0,
+        read_timeout: float = 20.0,
+        retries: int = 2,
+        backoff: float = 0.25,
+        max_backoff: float = 2.0,
+    ) -> None:
+        parts = urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RemoteError(
+                f"codellamaLsp.endpoint must be an http:// or https:// URL, got {base_url!r}"
+            )
+        self.engine = engine
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port or (443 if self._https else 80)
+        self._base_path = parts.path.rstrip("/")
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        # Shown in messages: no user info, no query, never the token.
+        self.url = f"{parts.scheme}://{host}:{self._port}{self._base_path}"
+        self._token = token
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._idle: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"HttpStream({self.url!r}, engine={self.engine!r})"
+
+    # -- public ---------------------------------------------------------------
+
+    def get_json(self, path: str, cancel: threading.Event | None = None) -> Any:
+        """GET `path` and parse its JSON body."""
+        return self._json("GET", path, None, cancel)
+
+    def post_json(self, path: str, body: dict, cancel: threading.Event | None = None) -> Any:
+        """POST `body` to `path` and parse the JSON answer."""
+        return self._json("POST", path, body, cancel)
+
+    def stream(
+        self, path: str, body: dict, cancel: threading.Event | None = None
+    ) -> Iterator[dict]:
+        """POST `body` and yield each server-sent event's JSON data.
+
+        Ends after `data: [DONE]` or when the server ends the stream. Raises
+        Cancelled once `cancel` is set, RemoteError on failures, and drops the
+        connection if the caller stops early (which stops the server's work).
+        """
+        cancel = cancel or threading.Event()
+        conn, resp = self._open("POST", path, body, cancel, accept="text/event-stream")
+        finished = False
+        try:
+            with _watch(cancel, conn):
+                for data in self._events(resp, cancel):
+                    if data == "[DONE]":
+                        break
+                    yield self._event_json(data)
+                finished = _drain(resp)
+        except Cancelled:
+            raise
+        except TimeoutError as exc:
+            raise self._error_after_start(cancel, "timeout") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._error_after_start(cancel, "dropped") from exc
+        finally:
+            if finished and not cancel.is_set():
+                self._release(conn)
+            else:
+                conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._idle = self._idle, None
+        if conn is not None:
+            conn.close()
+
+    # -- requests -------------------------------------------------------------
+
+    def _json(self, method: str, path: str, body: dict | None, cancel) -> Any:
+        cancel = cancel or threading.Event()
+        conn, resp = self._open(method, path, body, cancel, accept="application/json")
+        try:
+            with _watch(cancel, conn):
+                raw = resp.read()
+        except TimeoutError as exc:
+            conn.close()
+            raise self._error_after_start(cancel, "timeout") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise self._error_after_start(cancel, "dropped") from exc
+        if resp.will_close:
+            conn.close()
+        else:
+            self._release(conn)
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise RemoteError(
+                f"The {self.engine} server at {self.url} answered {path} with something "
+                "that is not JSON: is codellamaLsp.endpoint right?"
+            ) from None
+
+    def _open(self, method: str, path: str, body: dict | None, cancel, accept: str):
+        """Send the request; retry 429/503 with backoff; return a 200 response."""
+        payload = None if body is None else json.dumps(body).encode("utf-8")
+        headers = {"Accept": accept}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        target = self._base_path + path
+        attempt = 0
+        while True:
+            if cancel.is_set():
+                raise Cancelled
+            conn, reused = self._acquire()
+            try:
+                with _watch(cancel, conn):
+                    if conn.sock is None:
+                        self._connect(conn)
+                    conn.request(method, target, body=payload, headers=headers)
+                    resp = conn.getresponse()
+            except Cancelled:
+                conn.close()
+                raise
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                if cancel.is_set():
+                    raise Cancelled from None
+                if reused and isinstance(exc, _STALE):  # a kept-alive connection gone idle
+                    continue
+                raise self._error_before_start(exc) from None
+            if resp.status == 200:
+                return conn, resp
+            raw = resp.read(_MAX_ERROR_BODY)
+            conn.close()
+            if resp.status in RETRY_STATUSES and attempt < self.retries:
+                delay = self._delay(attempt, resp.getheader("Retry-After"))
+                attempt += 1
+                if cancel.wait(delay):
+                    raise Cancelled
+                continue
+            raise self._http_error(resp.status, path, raw, attempt + 1)
+
+    def _connect(self, conn: http.client.HTTPConnection) -> None:
+        conn.connect()
+        conn.sock.settimeout(self.read_timeout)
+
+    def _acquire(self) -> tuple[http.client.HTTPConnection, bool]:
+        with self._lock:
+            conn, self._idle = self._idle, None
+        if conn is not None:
+            return conn, True
+        if self._https:
+            ctx = ssl.create_default_context()
+            new = http.client.HTTPSConnection(
+                self._host, self._port, timeout=self.connect_timeout, context=ctx
+            )
+        else:
+            new = http.client.HTTPConnection(self._host, self._port, timeout=self.connect_timeout)
+        return new, False
+
+    def _release(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if self._idle is None:
+                self._idle, conn = conn, None
+        if conn is not None:
+            conn.close()
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        delay = self.backoff * (2**attempt)
+        if retry_after:
+            with suppress(ValueError):  # an HTTP date: keep our own backoff
+                delay = max(delay, float(retry_after))
+        return min(delay, self.max_backoff)
+
+    # -- server-sent events ---------------------------------------------------
+
+    def _events(self, resp: http.client.HTTPResponse, cancel) -> Iterator[str]:
+        """The `data` of each event; raises RemoteError for `event: error`."""
+        data: list[str] = []
+        kind = ""
+        while True:
+            raw = resp.readline()
+            if cancel.is_set():
+                raise Cancelled
+            if not raw:
+                if data:
+                    yield "\n".join(data)
+                return
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if not line:
+                if data:
+                    joined = "\n".join(data)
+                    if kind == "error":
+                        raise self._stream_error(joined)
+                    yield joined
+                data, kind = [], ""
+            elif line.startswith(":"):
+                continue  # comment / keep-alive
+            else:
+                field, _, value = line.partition(":")
+                value = value[1:] if value.startswith(" ") else value
+                if field == "data":
+                    data.append(value)
+                elif field == "event":
+                    kind = value
+
+    def _event_json(self, data: str) -> dict:
+        try:
+            event = json.loads(data)
+        except ValueError:
+            raise RemoteError(
+                f"The {self.engine} server at {self.url} sent an event that is not JSON: "
+                f"{self._scrub(data)[:80]!r}"
+            ) from None
+        if isinstance(event, dict) and "error" in event and "choices" not in event:
+            raise self._stream_error(data)
+        if not isinstance(event, dict):
+            raise RemoteError(f"The {self.engine} server at {self.url} sent an odd event")
+        return event
+
+    # -- messages -------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
+    def _error_before_start(self, exc: BaseException) -> RemoteError:
+        where = f"the {self.engine} server at {self.url}"
+        if isinstance(exc, TimeoutError):
+            return RemoteError(
+                f"Timed out after {self.connect_timeout:g} s connecting to or waiting for {where}."
+            )
+        if isinstance(exc, ConnectionRefusedError):
+            return RemoteError(
+                f"Cannot reach {where}: connection refused. Is it running, and is "
+                "codellamaLsp.endpoint right?"
+            )
+        if isinstance(exc, socket.gaierror):
+            return RemoteError(f"Cannot reach {where}: unknown host. Check codellamaLsp.endpoint.")
+        if isinstance(exc, ssl.SSLError):
+            return RemoteError(f"TLS with {where} failed: {self._scrub(str(exc))[:_MAX_MESSAGE]}")
+        reason = self._scrub(str(exc) or type(exc).__name__)[:_MAX_MESSAGE]
+        return RemoteError(f"Cannot reach {where}: {reason}.")
+
+    def _error_after_start(self, cancel: threading.Event, what: str) -> Exception:
+        if cancel.is_set():
+            return Cancelled()
+        if what == "timeout":
+            return RemoteError(
+                f"The {self.engine} server at {self.url} sent nothing for "
+                f"{self.read_timeout:g} s; it may be overloaded."
+            )
+        return RemoteError(
+            f"The {self.engine} server at {self.url} closed the connection in the middle "
+            "of an answer."
+        )
+
+    def _stream_error(self, data: str) -> RemoteError:
+        message = _server_message(data.encode("utf-8")) or data
+        return RemoteError(
+            f"The {self.engine} server at {self.url} failed while generating: "
+            f"{self._scrub(message)[:_MAX_MESSAGE]}"
+        )
+
+    def _http_error(self, status: int, path: str, raw: bytes, tries: int) -> RemoteError:
+        where = f"The {self.engine} server at {self.url}"
+        said = self._scrub(_server_message(raw))[:_MAX_MESSAGE]
+        detail = f": {said}" if said else ""
+        if status in (401, 403):
+            if self._token:
+                text = f"{where} refused the API token (HTTP {status})"
+            else:
+                text = f"{where} requires an API token (HTTP {status})"
+            text += "; set codellamaLsp.apiToken or CODELLAMA_LSP_API_TOKEN."
+        elif status == 404:
+            text = (
+                f"{where} has no {self._base_path + path} (HTTP 404){detail}. Is "
+                f"codellamaLsp.endpoint the base URL of a {self.engine} server, and "
+                "codellamaLsp.engine the right kind (tgi or openai)?"
+            )
+        elif status in (400, 413, 422):
+            text = f"{where} rejected the request (HTTP {status}){detail}"
+            if "token" in said.lower():
+                text += " Lower codellamaLsp.contextWindow or codellamaLsp.maxNewTokens."
+        elif status in RETRY_STATUSES:
+            text = f"{where} is overloaded (HTTP {status}) after {tries} tries{detail}."
+        else:
+            text = f"{where} failed (HTTP {status}){detail}."
+        return RemoteError(text, status)
+
+
+def _server_message(raw: bytes) -> str:
+    """The human part of an error body: TGI, OpenAI, vLLM and FastAPI shapes."""
+    text = raw.decode("utf-8", "replace").strip()
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return " ".join(text.split())[:_MAX_MESSAGE]
+    if isinstance(body, dict):
+        for key in ("error", "message", "detail"):
+            value = body.get(key)
+            if isinstance(value, dict):
+                value = value.get("message")
+            if isinstance(value, str) and value:
+                return value
+    return " ".join(text.split())[:_MAX_MESSAGE]
+
+
+def _drain(resp: http.client.HTTPResponse) -> bool:
+    """Read the end of a finished stream; True if the connection can be reused."""
+    try:
+        return not resp.read(_MAX_ERROR_BODY) and not resp.will_close
+    except (OSError, http.client.HTTPException):
+        return False
+
+
+@contextmanager
+def _watch(cancel: threading.Event, conn: http.client.HTTPConnection) -> Iterator[None]:
+    """Shut `conn`'s socket down as soon as `cancel` is set, while inside the block."""
+    done = threading.Event()
+
+    def run() -> None:
+        while not done.is_set():
+            if cancel.wait(_WATCH_INTERVAL):
+                if not done.is_set() and conn.sock is not None:
+                    with suppress(OSError):  # already closed
+                        conn.sock.shutdown(socket.SHUT_RDWR)
+                return
+
+    watcher = threading.Thread(target=run, name="cancel-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
