@@ -202,6 +202,8 @@ class HttpStream:
     def _connect(self, conn: http.client.HTTPConnection) -> None:
         conn.connect()
         conn.sock.settimeout(self.read_timeout)
+        with suppress(OSError):  # requests go out in one write; never wait on Nagle
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _acquire(self) -> tuple[http.client.HTTPConnection, bool]:
         with self._lock:
