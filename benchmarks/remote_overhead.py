@@ -18,13 +18,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "remote")]
-
-from fake_server import FakeServer, Reply, Tok  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from lsp_server.engines import create_remote_engine  # noqa: E402
 from lsp_server.engines.base import GenerationRequest, Prompt  # noqa: E402
 from lsp_server.settings import Settings  # noqa: E402
+from tests.remote.fake_server import FakeServer, Reply, Tok  # noqa: E402
 
 
 def measure(kind: str, requests: int, tokens: int) -> list[float]:

@@ -14,6 +14,7 @@ from .context import CompletionContext
 from .engines.base import Engine, GenerationRequest, GenerationResult, Prompt
 from .prompt import FimPrompt, PromptBuilder
 from .settings import Settings
+from .text_prompt import TextPromptBuilder
 from .typing_through import TypingThrough
 
 
@@ -46,14 +47,28 @@ class CompletionService:
     def request(
         self, ctx: CompletionContext, settings: Settings, key: str | None
     ) -> GenerationRequest:
-        tokens = self.builder.tok.tokens
+        """The engine's request; may ask a remote server its limits (call on the worker)."""
+        if getattr(self.engine, "prompt_kind", "ids") == "text":
+            prompt = self.text_prompt(ctx, settings)
+        else:
+            tokens = self.builder.tok.tokens
+            prompt = Prompt(ids=self.prompt(ctx, settings).ids, stop_ids=(tokens.eot, tokens.eos))
         return GenerationRequest(
-            prompt=Prompt(ids=self.prompt(ctx, settings).ids, stop_ids=(tokens.eot, tokens.eos)),
+            prompt=prompt,
             max_new_tokens=settings.maxNewTokens,
             temperature=settings.temperature,
             top_p=settings.topP,
             cache_key=key,
             should_stop=lambda text: filters.is_complete(text, ctx),
+        )
+
+    def text_prompt(self, ctx: CompletionContext, settings: Settings) -> Prompt:
+        """Remote engines tokenize on their server: the family's FIM text within its limits."""
+        engine = self.engine
+        budget = engine.prompt_budget(settings.maxNewTokens, settings.contextWindow)
+        builder = TextPromptBuilder(engine.profile, self.builder)
+        return builder.build(
+            ctx.prefix, ctx.suffix, budget, settings.fimOrder, settings.prefixShare
         )
 
     def finish(self, ctx: CompletionContext, result: GenerationResult) -> Suggestion:

@@ -17,6 +17,7 @@ from .completion import Suggestion
 from .context import CompletionContext, PositionError, context_at
 from .documents import Document, DocumentStore, UnknownDocument
 from .engines.base import EngineError, GenerationResult
+from .families import FamilyError
 from .model_manager import ModelManager
 from .protocol import DocumentProtocol
 from .settings import SECTION, Settings, SettingsError, unknown_keys
@@ -111,11 +112,13 @@ class CodeLlamaServer(LanguageServer):
         service = await self.models.ready()
         if service is None:
             return None
-        request = service.request(ctx, self.settings, uri)
+        settings = self.settings
         started = time.perf_counter()
         self.stats["model_calls"] += 1
 
         def job(cancel: threading.Event) -> GenerationResult:
+            # Built here: a remote engine may ask its server before the first prompt.
+            request = service.request(ctx, settings, uri)
             result = service.engine.generate(request, cancel)
             if result.stop_reason == "cancelled":
                 self.stats["cancelled_steps"] = result.steps  # how fast it stopped
@@ -126,7 +129,7 @@ class CodeLlamaServer(LanguageServer):
         except asyncio.CancelledError:
             self.stats["cancelled"] += 1
             raise
-        except EngineError as exc:
+        except (EngineError, FamilyError) as exc:
             self.report_once(str(exc))
             return None
         if result is None or result.stop_reason == "cancelled":

@@ -46,7 +46,7 @@ def api_token(settings: Any) -> str:
     return settings.apiToken or os.environ.get(TOKEN_ENV, "")
 
 
-def create_remote_engine(settings: Any, trimmer: Any = None, **http: Any):
+def create_remote_engine(settings: Any, **http: Any):
     """A TGI or OpenAI-compatible engine for `settings` (no network until first use).
 
     `http` passes timeouts/retries to `HttpStream` (tests shorten them).
@@ -66,7 +66,7 @@ def create_remote_engine(settings: Any, trimmer: Any = None, **http: Any):
             f"to the server's base URL, e.g. {example}"
         )
     client = HttpStream(settings.endpoint, api_token(settings), engine=kind, **http)
-    return classes[kind](client, family=settings.modelFamily, trimmer=trimmer)
+    return classes[kind](client, family=settings.modelFamily)
 
 
 def _remote(settings: Settings, log) -> tuple[Engine, object]:

@@ -25,6 +25,8 @@ from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
+from .base import EngineError
+
 RETRY_STATUSES = (429, 503)
 # How a kept-alive connection that the server has closed fails on reuse.
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
@@ -33,7 +35,7 @@ _MAX_MESSAGE = 300
 _WATCH_INTERVAL = 0.02  # seconds between the watcher's looks at a finished request
 
 
-class RemoteError(RuntimeError):
+class RemoteError(EngineError):
     """A remote engine failure, worded for the user."""
 
     def __init__(self, message: str, status: int | None = None) -> None:

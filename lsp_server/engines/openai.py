@@ -21,8 +21,8 @@ from .remote import Piece, RemoteEngine, ServedModel
 class OpenAIEngine(RemoteEngine):
     name = "openai"
 
-    def __init__(self, client: HttpStream, family: str = "auto", trimmer=None) -> None:
-        super().__init__(client, family, trimmer)
+    def __init__(self, client: HttpStream, family: str = "auto") -> None:
+        super().__init__(client, family)
         self._v1 = "" if client.url.endswith("/v1") else "/v1"
         self._prompt_as_list = True
 

@@ -1,6 +1,7 @@
 """What the TGI and OpenAI-compatible engines share: stops, budget, the stream loop.
 
-A remote engine takes a text prompt (`lsp_server.text_prompt`), streams the
+A remote engine takes a text prompt (`lsp_server.text_prompt`, budgeted by
+`prompt_budget` and written in the served model's family, `profile`), streams the
 answer and stops at the first of: a stop id or special token (TGI streams
 ids), a stop string, the pipeline's `should_stop`, the server's end, or
 `cancel`. Stopping early closes the stream, which makes the server drop the
@@ -16,7 +17,7 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from ..families import ModelProfile, detect
-from ..text_prompt import TextPromptBuilder, Trimmer, cut_at_stop
+from ..text_prompt import cut_at_stop
 from .base import GenerationRequest, GenerationResult
 from .http_stream import Cancelled, HttpStream, RemoteError
 
@@ -51,10 +52,9 @@ class RemoteEngine:
     name = "remote"
     prompt_kind = "text"
 
-    def __init__(self, client: HttpStream, family: str = "auto", trimmer: Trimmer | None = None):
+    def __init__(self, client: HttpStream, family: str = "auto") -> None:
         self.client = client
         self._family_setting = family
-        self._trimmer = trimmer
         self._served: ServedModel | None = None
         self._profile: ModelProfile | None = None
         self._lock = threading.Lock()
@@ -75,15 +75,6 @@ class RemoteEngine:
             served = self.describe()
             self._profile = detect(served.model_id, override=self._family_setting)
         return self._profile
-
-    def prompt_builder(self) -> TextPromptBuilder:
-        if self._trimmer is None:
-            from ..fim_tokenizer import FimTokenizer
-            from ..prompt import PromptBuilder
-            from . import bundled_tokenizer_path
-
-            self._trimmer = PromptBuilder(FimTokenizer.from_file(bundled_tokenizer_path()))
-        return TextPromptBuilder(self.profile, self._trimmer)
 
     def prompt_budget(self, max_new_tokens: int, context_window: int) -> int:
         """Most prompt tokens the server accepts next to `max_new_tokens` new ones."""

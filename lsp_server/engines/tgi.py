@@ -15,15 +15,12 @@ from collections.abc import Iterator
 from contextlib import closing
 
 from .base import GenerationRequest
-from .http_stream import HttpStream, RemoteError
+from .http_stream import RemoteError
 from .remote import Piece, RemoteEngine, ServedModel
 
 
 class TgiEngine(RemoteEngine):
     name = "tgi"
-
-    def __init__(self, client: HttpStream, family: str = "auto", trimmer=None) -> None:
-        super().__init__(client, family, trimmer)
 
     def _fetch_served(self) -> ServedModel:
         info = self.client.get_json("/info")

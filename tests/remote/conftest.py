@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fake_server import FakeServer
+
+from .fake_server import FakeServer
 
 
 @pytest.fixture

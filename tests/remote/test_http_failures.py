@@ -6,11 +6,12 @@ import logging
 import socket
 
 import pytest
-from fake_server import FakeServer, Reply, Tok
-from remote_helpers import make_engine, run, text_request
 
 from lsp_server.engines import TOKEN_ENV
 from lsp_server.engines.http_stream import RemoteError
+
+from .fake_server import FakeServer, Reply, Tok
+from .remote_helpers import make_engine, run, text_request
 
 VALIDATION = (
     "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 2048. "

@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from fake_server import FakeServer, Reply, Tok
-from remote_helpers import make_engine, run, text_request
 
 from lsp_server.engines.http_stream import RemoteError
+
+from .fake_server import FakeServer, Reply, Tok
+from .remote_helpers import make_engine, run, text_request
 
 
 def test_streams_a_schema_valid_completion(fake):

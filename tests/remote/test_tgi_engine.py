@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from fake_server import FakeServer, Reply, Tok
-from remote_helpers import make_engine, run, text_request
 
 from lsp_server.families import FamilyError
+
+from .fake_server import FakeServer, Reply, Tok
+from .remote_helpers import make_engine, run, text_request
 
 
 def test_info_gives_model_family_and_budget(fake):
