@@ -51,8 +51,9 @@ def create_remote_engine(settings: Any, **http: Any):
 
     `http` passes timeouts/retries to `HttpStream` (tests shorten them).
     """
-    from .http_stream import HttpStream, RemoteError
+    from .http_stream import HttpStream
     from .openai import OpenAIEngine
+    from .remote_errors import RemoteError
     from .tgi import TgiEngine
 
     kind = settings.engine
@@ -78,7 +79,7 @@ def _remote(settings: Settings, log) -> tuple[Engine, object]:
     from ..families import FamilyError
     from ..fim_tokenizer import FimTokenizer
     from ..model_loader import ModelLoadError
-    from .http_stream import RemoteError
+    from .remote_errors import RemoteError
 
     tokenizer = FimTokenizer.from_file(bundled_tokenizer_path())
     try:

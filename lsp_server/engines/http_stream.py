@@ -8,9 +8,8 @@ server's work (TGI and vLLM abort a request whose client went away). A read
 blocked on the socket cannot see a `threading.Event`, so a small watcher
 thread shuts the socket down once `cancel` is set.
 
-Every failure becomes a `RemoteError` whose message says what happened and
-which setting to change; the API token is sent only in the Authorization
-header and is scrubbed from anything the server echoes back.
+Every failure becomes a `RemoteError` worded by `remote_errors`; the API
+token is sent only in the Authorization header.
 """
 
 from __future__ import annotations
@@ -25,26 +24,12 @@ from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import EngineError
+from .remote_errors import RETRY_STATUSES, Cancelled, RemoteError, Wording
 
-RETRY_STATUSES = (429, 503)
 # How a kept-alive connection that the server has closed fails on reuse.
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 _MAX_ERROR_BODY = 64 * 1024
-_MAX_MESSAGE = 300
 _WATCH_INTERVAL = 0.02  # seconds between the watcher's looks at a finished request
-
-
-class RemoteError(EngineError):
-    """A remote engine failure, worded for the user."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class Cancelled(Exception):
-    """The request's cancel event was set; the connection has been dropped."""
 
 
 class HttpStream:
@@ -75,6 +60,7 @@ class HttpStream:
         # Shown in messages: no user info, no query, never the token.
         self.url = f"{parts.scheme}://{host}:{self._port}{self._base_path}"
         self._token = token
+        self.say = Wording(engine, self.url, self._base_path, token, connect_timeout, read_timeout)
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.retries = retries
@@ -118,9 +104,9 @@ class HttpStream:
         except Cancelled:
             raise
         except TimeoutError as exc:
-            raise self._error_after_start(cancel, "timeout") from exc
+            raise self._failed(cancel, "timeout") from exc
         except (OSError, http.client.HTTPException) as exc:
-            raise self._error_after_start(cancel, "dropped") from exc
+            raise self._failed(cancel, "dropped") from exc
         finally:
             if finished and not cancel.is_set():
                 self._release(conn)
@@ -143,10 +129,10 @@ class HttpStream:
                 raw = resp.read()
         except TimeoutError as exc:
             conn.close()
-            raise self._error_after_start(cancel, "timeout") from exc
+            raise self._failed(cancel, "timeout") from exc
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            raise self._error_after_start(cancel, "dropped") from exc
+            raise self._failed(cancel, "dropped") from exc
         if resp.will_close:
             conn.close()
         else:
@@ -154,10 +140,7 @@ class HttpStream:
         try:
             return json.loads(raw)
         except ValueError:
-            raise RemoteError(
-                f"The {self.engine} server at {self.url} answered {path} with something "
-                "that is not JSON: is codellamaLsp.endpoint right?"
-            ) from None
+            raise self.say.not_json(path) from None
 
     def _open(self, method: str, path: str, body: dict | None, cancel, accept: str):
         """Send the request; retry 429/503 with backoff; return a 200 response."""
@@ -188,7 +171,7 @@ class HttpStream:
                     raise Cancelled from None
                 if reused and isinstance(exc, _STALE):  # a kept-alive connection gone idle
                     continue
-                raise self._error_before_start(exc) from None
+                raise self.say.before_start(exc) from None
             if resp.status == 200:
                 return conn, resp
             raw = resp.read(_MAX_ERROR_BODY)
@@ -199,7 +182,11 @@ class HttpStream:
                 if cancel.wait(delay):
                     raise Cancelled
                 continue
-            raise self._http_error(resp.status, path, raw, attempt + 1)
+            raise self.say.http_error(resp.status, path, raw, attempt + 1)
+
+    def _failed(self, cancel: threading.Event, what: str) -> Exception:
+        """The error for an answer that stopped: ours if we cancelled it."""
+        return Cancelled() if cancel.is_set() else self.say.after_start(what)
 
     def _connect(self, conn: http.client.HTTPConnection) -> None:
         conn.connect()
@@ -254,7 +241,7 @@ class HttpStream:
                 if data:
                     joined = "\n".join(data)
                     if kind == "error":
-                        raise self._stream_error(joined)
+                        raise self.say.stream_error(joined)
                     yield joined
                 data, kind = [], ""
             elif line.startswith(":"):
@@ -271,101 +258,12 @@ class HttpStream:
         try:
             event = json.loads(data)
         except ValueError:
-            raise RemoteError(
-                f"The {self.engine} server at {self.url} sent an event that is not JSON: "
-                f"{self._scrub(data)[:80]!r}"
-            ) from None
+            raise self.say.odd_event(data) from None
         if isinstance(event, dict) and "error" in event and "choices" not in event:
-            raise self._stream_error(data)
+            raise self.say.stream_error(data)
         if not isinstance(event, dict):
-            raise RemoteError(f"The {self.engine} server at {self.url} sent an odd event")
+            raise self.say.odd_event(data)
         return event
-
-    # -- messages -------------------------------------------------------------
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
-
-    def _error_before_start(self, exc: BaseException) -> RemoteError:
-        where = f"the {self.engine} server at {self.url}"
-        if isinstance(exc, TimeoutError):
-            return RemoteError(
-                f"Timed out after {self.connect_timeout:g} s connecting to or waiting for {where}."
-            )
-        if isinstance(exc, ConnectionRefusedError):
-            return RemoteError(
-                f"Cannot reach {where}: connection refused. Is it running, and is "
-                "codellamaLsp.endpoint right?"
-            )
-        if isinstance(exc, socket.gaierror):
-            return RemoteError(f"Cannot reach {where}: unknown host. Check codellamaLsp.endpoint.")
-        if isinstance(exc, ssl.SSLError):
-            return RemoteError(f"TLS with {where} failed: {self._scrub(str(exc))[:_MAX_MESSAGE]}")
-        reason = self._scrub(str(exc) or type(exc).__name__)[:_MAX_MESSAGE]
-        return RemoteError(f"Cannot reach {where}: {reason}.")
-
-    def _error_after_start(self, cancel: threading.Event, what: str) -> Exception:
-        if cancel.is_set():
-            return Cancelled()
-        if what == "timeout":
-            return RemoteError(
-                f"The {self.engine} server at {self.url} sent nothing for "
-                f"{self.read_timeout:g} s; it may be overloaded."
-            )
-        return RemoteError(
-            f"The {self.engine} server at {self.url} closed the connection in the middle "
-            "of an answer."
-        )
-
-    def _stream_error(self, data: str) -> RemoteError:
-        message = _server_message(data.encode("utf-8")) or data
-        return RemoteError(
-            f"The {self.engine} server at {self.url} failed while generating: "
-            f"{self._scrub(message)[:_MAX_MESSAGE]}"
-        )
-
-    def _http_error(self, status: int, path: str, raw: bytes, tries: int) -> RemoteError:
-        where = f"The {self.engine} server at {self.url}"
-        said = self._scrub(_server_message(raw))[:_MAX_MESSAGE]
-        detail = f": {said}" if said else ""
-        if status in (401, 403):
-            if self._token:
-                text = f"{where} refused the API token (HTTP {status})"
-            else:
-                text = f"{where} requires an API token (HTTP {status})"
-            text += "; set codellamaLsp.apiToken or CODELLAMA_LSP_API_TOKEN."
-        elif status == 404:
-            text = (
-                f"{where} has no {self._base_path + path} (HTTP 404){detail}. Is "
-                f"codellamaLsp.endpoint the base URL of a {self.engine} server, and "
-                "codellamaLsp.engine the right kind (tgi or openai)?"
-            )
-        elif status in (400, 413, 422):
-            text = f"{where} rejected the request (HTTP {status}){detail}"
-            if "token" in said.lower():
-                text += " Lower codellamaLsp.contextWindow or codellamaLsp.maxNewTokens."
-        elif status in RETRY_STATUSES:
-            text = f"{where} is overloaded (HTTP {status}) after {tries} tries{detail}."
-        else:
-            text = f"{where} failed (HTTP {status}){detail}."
-        return RemoteError(text, status)
-
-
-def _server_message(raw: bytes) -> str:
-    """The human part of an error body: TGI, OpenAI, vLLM and FastAPI shapes."""
-    text = raw.decode("utf-8", "replace").strip()
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return " ".join(text.split())[:_MAX_MESSAGE]
-    if isinstance(body, dict):
-        for key in ("error", "message", "detail"):
-            value = body.get(key)
-            if isinstance(value, dict):
-                value = value.get("message")
-            if isinstance(value, str) and value:
-                return value
-    return " ".join(text.split())[:_MAX_MESSAGE]
 
 
 def _drain(resp: http.client.HTTPResponse) -> bool:

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from contextlib import closing
 
 from .base import GenerationRequest
-from .http_stream import HttpStream, RemoteError
+from .http_stream import HttpStream
 from .remote import Piece, RemoteEngine, ServedModel
+from .remote_errors import RemoteError
 
 
 class OpenAIEngine(RemoteEngine):

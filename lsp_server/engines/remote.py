@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from ..families import ModelProfile, detect
 from ..text_prompt import cut_at_stop
 from .base import GenerationRequest, GenerationResult
-from .http_stream import Cancelled, HttpStream, RemoteError
+from .http_stream import HttpStream
+from .remote_errors import Cancelled, RemoteError
 
 # Below this many prompt tokens a suggestion is not worth asking for.
 MIN_PROMPT_TOKENS = 16
@@ -130,10 +131,7 @@ class RemoteEngine:
         except Cancelled:
             reason = "cancelled"
         if not reason:  # the stream ended without a last event
-            raise RemoteError(
-                f"The {self.name} server at {self.client.url} closed the connection in the "
-                "middle of an answer."
-            )
+            raise self.client.say.dropped()
         return GenerationResult(
             text=text,
             stop_reason=reason,

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import closing
 
 from .base import GenerationRequest
-from .http_stream import RemoteError
 from .remote import Piece, RemoteEngine, ServedModel
+from .remote_errors import RemoteError
 
 
 class TgiEngine(RemoteEngine):

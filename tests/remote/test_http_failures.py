@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from lsp_server.engines import TOKEN_ENV
-from lsp_server.engines.http_stream import RemoteError
+from lsp_server.engines.remote_errors import RemoteError
 
 from .fake_server import FakeServer, Reply, Tok
 from .remote_helpers import make_engine, run, text_request
