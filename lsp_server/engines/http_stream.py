@@ -78,10 +78,6 @@ class HttpStream:
         """GET `path` and parse its JSON body."""
         return self._json("GET", path, None, cancel)
 
-    def post_json(self, path: str, body: dict, cancel: threading.Event | None = None) -> Any:
-        """POST `body` to `path` and parse the JSON answer."""
-        return self._json("POST", path, body, cancel)
-
     def stream(
         self, path: str, body: dict, cancel: threading.Event | None = None
     ) -> Iterator[dict]:

@@ -225,6 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(reply.status, err, headers)
         elif self.path == "/generate":
             text = "".join(t.text for t in reply.tokens if not t.special)
+            self.fake.check("response /generate", "GenerateResponse", {"generated_text": text})
             self._json(200, {"generated_text": text})
         elif self.path == "/generate_stream":
             self._stream(reply, self._tgi_events(reply, body))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import urllib.request
 
 import pytest
 
@@ -150,3 +152,16 @@ def test_budget_refuses_when_no_room_is_left(fake):
     engine = make_engine("tgi", fake.url)
     with pytest.raises(Exception, match="maxNewTokens"):
         engine.prompt_budget(2040, 4096)
+
+
+def test_fake_server_answers_generate_per_the_spec(fake):
+    """The fake's non-streaming /generate (the engine streams; this keeps the fake honest)."""
+    body = {"inputs": "def f():", "parameters": {"max_new_tokens": 4, "details": False}}
+    request = urllib.request.Request(
+        fake.url + "/generate", json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as resp:
+        assert json.loads(resp.read()) == {"generated_text": " return x\n"}
+    fake.check("request /generate", "GenerateRequest", {"inputs": 42})
+    assert len(fake.errors) == 1  # an invalid request is caught
+    fake.errors.clear()
