@@ -131,5 +131,11 @@ class TextPromptBuilder:
             suffix = ""
         kept = self.trimmer.build(prefix, suffix, room, order, prefix_share)
         text = fim_text(self.profile, kept.prefix, kept.suffix, order)
+        escapes = text.count(ZWSP) - kept.prefix.count(ZWSP) - kept.suffix.count(ZWSP)
+        if escapes:  # each escape adds tokens (ZWSP, split pieces) the count did not see
+            kept = self.trimmer.build(
+                prefix, suffix, max(room - 3 * escapes, 1), order, prefix_share
+            )
+            text = fim_text(self.profile, kept.prefix, kept.suffix, order)
         family = self.profile.family
         return Prompt(text=text, stop_ids=family.stop_ids, stop_strings=family.stop_strings)
