@@ -238,6 +238,13 @@ def create_server() -> CodeLlamaServer:
         service = await ls.models.ready()
         if service is None:
             raise JsonRpcInvalidParams(f"no model is loaded: {ls.models.error}")
+        if getattr(service.engine, "prompt_kind", "ids") == "text":  # a remote engine
+            settings = ls.settings
+            try:
+                sent = await ls.worker.call_async(lambda: service.text_prompt(ctx, settings))
+            except (RemoteError, FamilyError) as exc:
+                raise JsonRpcInvalidParams(str(exc)) from None
+            return {"ids": [], "text": sent.text, "engine": service.engine.name}
         built = service.prompt(ctx, ls.settings)
         text = service.builder.tok.decode(built.ids)
         return {"ids": built.ids, "text": text, "prefix": built.prefix, "suffix": built.suffix}

@@ -11,7 +11,15 @@ import asyncio
 import pytest
 from pygls.exceptions import JsonRpcException
 
-from ..conftest import cancel_request, initialize, inline, open_doc, start_inline, stats
+from ..conftest import (
+    cancel_request,
+    custom,
+    initialize,
+    inline,
+    open_doc,
+    start_inline,
+    stats,
+)
 from .fake_server import FakeServer, Reply, Tok
 
 DOC = "file:///ws/app.py"
@@ -34,6 +42,13 @@ async def test_inline_completion_through_tgi(client):
         assert body["parameters"]["return_full_text"] is False
         assert [r["path"] for r in fake.requests] == ["/info", "/generate_stream"]
         assert any("CodeLlama-13b-hf via tgi" in m.message for m in client.log_messages)
+        # The debug request shows the text that was sent, not in-process ids.
+        shown = await custom(
+            client,
+            "codellamaLsp/prompt",
+            {"textDocument": {"uri": DOC}, "position": {"line": 1, "character": 11}},
+        )
+        assert shown == {"ids": [], "text": body["inputs"], "engine": "tgi"}
         assert fake.errors == []
 
 
