@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import ssl
 import threading
@@ -47,14 +48,19 @@ class HttpStream:
         max_backoff: float = 2.0,
     ) -> None:
         parts = urlsplit(base_url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            port = parts.port
+        except ValueError:  # a port that is not a number
+            port = -1
+        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+            shown = re.sub(r"//[^/@]*@", "//***@", base_url)  # no password in messages
             raise RemoteError(
-                f"codellamaLsp.endpoint must be an http:// or https:// URL, got {base_url!r}"
+                f"codellamaLsp.endpoint must be an http:// or https:// URL, got {shown!r}"
             )
         self.engine = engine
         self._https = parts.scheme == "https"
         self._host = parts.hostname
-        self._port = parts.port or (443 if self._https else 80)
+        self._port = port or (443 if self._https else 80)
         self._base_path = parts.path.rstrip("/")
         host = f"[{self._host}]" if ":" in self._host else self._host
         # Shown in messages: no user info, no query, never the token.

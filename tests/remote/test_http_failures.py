@@ -140,7 +140,10 @@ def test_not_json_answer(fake):
         run(make_engine("tgi", fake.url), text_request())
 
 
-@pytest.mark.parametrize("endpoint", ["", "localhost:8080", "ftp://host/"])
+@pytest.mark.parametrize(
+    "endpoint", ["", "localhost:8080", "ftp://host/", "http://host:port/", "ftp://u:pw@host"]
+)
 def test_bad_endpoint_setting(endpoint):
-    with pytest.raises(RemoteError, match=r"codellamaLsp\.endpoint"):
+    with pytest.raises(RemoteError, match=r"codellamaLsp\.endpoint") as info:
         make_engine("tgi", endpoint)
+    assert "pw" not in str(info.value)
