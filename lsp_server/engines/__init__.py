@@ -57,8 +57,7 @@ def create_remote_engine(settings: Any, **http: Any):
     from .tgi import TgiEngine
 
     kind = settings.engine
-    classes = {"tgi": TgiEngine, "openai": OpenAIEngine}
-    if kind not in classes:
+    if kind not in ("tgi", "openai"):
         raise ValueError(f"not a remote engine: {kind!r}")
     if not settings.endpoint.strip():
         example = "http://localhost:8080" if kind == "tgi" else "http://localhost:8000/v1"
@@ -67,7 +66,10 @@ def create_remote_engine(settings: Any, **http: Any):
             f"to the server's base URL, e.g. {example}"
         )
     client = HttpStream(settings.endpoint, api_token(settings), engine=kind, **http)
-    return classes[kind](client, family=settings.modelFamily)
+    if kind == "tgi":
+        return TgiEngine(client, family=settings.modelFamily)
+    model = "" if settings.model in ("auto", "bundled") else settings.model
+    return OpenAIEngine(client, family=settings.modelFamily, model=model)
 
 
 def _remote(settings: Settings, log) -> tuple[Engine, object]:

@@ -2,7 +2,8 @@
 
 `endpoint` is the server's base URL, with or without the trailing `/v1`.
 At start `/v1/models` names the served model (vLLM adds `max_model_len`,
-which bounds the prompt). Requests follow `CompletionRequest` of TGI's
+which bounds the prompt); where a server hosts several (Ollama), the `model`
+setting names the one to use. Requests follow `CompletionRequest` of TGI's
 OpenAPI description, where `prompt` is a list of strings; servers that only
 take a string (Ollama) get one after their first refusal.
 """
@@ -22,10 +23,11 @@ from .remote_errors import RemoteError
 class OpenAIEngine(RemoteEngine):
     name = "openai"
 
-    def __init__(self, client: HttpStream, family: str = "auto") -> None:
+    def __init__(self, client: HttpStream, family: str = "auto", model: str = "") -> None:
         super().__init__(client, family)
         self._v1 = "" if client.url.endswith("/v1") else "/v1"
         self._prompt_as_list = True
+        self._wanted = model  # a server with several models (Ollama) needs a name
 
     def _fetch_served(self) -> ServedModel:
         try:
@@ -33,16 +35,19 @@ class OpenAIEngine(RemoteEngine):
         except RemoteError as exc:
             if exc.status != 404:
                 raise
-            return ServedModel(model_id="")  # no listing: `modelFamily` must say
+            listing = {}  # no listing: the `model` or `modelFamily` setting must say
         # OpenAI, vLLM, llama.cpp and Ollama list models under `data`; TGI's
         # OpenAPI description gives a single `ModelInfo` object.
-        models = listing.get("data", [listing]) if isinstance(listing, dict) else None
-        if not models or not isinstance(models[0], dict) or "id" not in models[0]:
-            return ServedModel(model_id="")
-        first = models[0]
-        max_len = first.get("max_model_len")
+        models = listing.get("data", [listing]) if isinstance(listing, dict) else []
+        models = [m for m in models if isinstance(m, dict) and "id" in m]
+        chosen = next((m for m in models if m["id"] == self._wanted), None)
+        if chosen is None and not self._wanted and models:
+            chosen = models[0]
+        if chosen is None:
+            return ServedModel(model_id=self._wanted)
+        max_len = chosen.get("max_model_len")
         return ServedModel(
-            model_id=str(first["id"]),
+            model_id=str(chosen["id"]),
             max_total_tokens=max_len if isinstance(max_len, int) and max_len > 0 else None,
         )
 

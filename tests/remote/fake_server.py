@@ -78,6 +78,7 @@ class FakeServer:
         max_stop_sequences: int = 4,
         lifetime: float = 60.0,
         vllm_models: int | None = None,
+        other_models: tuple[str, ...] = (),
         check_answers: bool = True,
     ) -> None:
         self.spec = load_spec()
@@ -86,6 +87,8 @@ class FakeServer:
         self.token = token
         # Answer /v1/models as vLLM does (a list, with this max_model_len).
         self.vllm_models = vllm_models
+        # Listed before ours, as Ollama lists every model it has pulled.
+        self.other_models = other_models
         self.info = {
             "model_id": model_id,
             "max_concurrent_requests": 128,
@@ -185,9 +188,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/v1/models":
             model = {"id": self.fake.model_id, "object": "model", "created": 0, "owned_by": "tgi"}
             self.fake.check("response /v1/models", "ModelInfo", model)
-            if self.fake.vllm_models:
-                model["max_model_len"] = self.fake.vllm_models
-                self._json(200, {"object": "list", "data": [model]})
+            if self.fake.vllm_models or self.fake.other_models:
+                if self.fake.vllm_models:
+                    model["max_model_len"] = self.fake.vllm_models
+                others = [{**model, "id": name} for name in self.fake.other_models]
+                self._json(200, {"object": "list", "data": [*others, model]})
             else:
                 self._json(200, model)
         else:

@@ -12,10 +12,12 @@ from lsp_server.settings import Settings
 FAST_HTTP = {"connect_timeout": 2.0, "read_timeout": 2.0, "backoff": 0.01, "max_backoff": 0.05}
 
 
-def make_engine(kind: str, url: str, token: str = "", family: str = "auto", **http):
+def make_engine(
+    kind: str, url: str, token: str = "", family: str = "auto", model: str = "auto", **http
+):
     """A remote engine built the way the server builds it, from settings."""
     settings = Settings().merged(
-        {"engine": kind, "endpoint": url, "apiToken": token, "modelFamily": family}
+        {"engine": kind, "endpoint": url, "apiToken": token, "modelFamily": family, "model": model}
     )
     return create_remote_engine(settings, **{**FAST_HTTP, **http})
 

@@ -88,3 +88,15 @@ def test_other_400s_are_not_retried_as_strings(fake):
     with pytest.raises(RemoteError, match="HTTP 400"):
         run(make_engine("openai", fake.url), text_request())
     assert len([r for r in fake.requests if r["path"] == "/v1/completions"]) == 1
+
+
+def test_model_setting_picks_one_of_several_served_models():
+    names = ("qwen2.5-coder:7b-base", "starcoder2:3b")
+    with FakeServer(model_id="codellama:13b-code", other_models=names) as server:
+        engine = make_engine("openai", server.url, model="codellama:13b-code")
+        assert engine.profile.family.name == "codellama"
+        run(engine, text_request())
+        assert server.requests[-1]["body"]["model"] == "codellama:13b-code"
+        # Without the setting the first listed model is used.
+        assert make_engine("openai", server.url).describe().model_id == names[0]
+        assert server.errors == []
