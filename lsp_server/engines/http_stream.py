@@ -21,7 +21,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -94,26 +94,26 @@ class HttpStream:
         connection if the caller stops early (which stops the server's work).
         """
         cancel = cancel or threading.Event()
-        conn, resp = self._open("POST", path, body, cancel, accept="text/event-stream")
-        finished = False
-        try:
-            with _watch(cancel, conn):
+        with _Watch(cancel) as watch:
+            conn, resp = self._open("POST", path, body, watch, accept="text/event-stream")
+            finished = False
+            try:
                 for data in self._events(resp, cancel):
                     if data == "[DONE]":
                         break
                     yield self._event_json(data)
                 finished = _drain(resp)
-        except Cancelled:
-            raise
-        except TimeoutError as exc:
-            raise self._failed(cancel, "timeout") from exc
-        except (OSError, http.client.HTTPException) as exc:
-            raise self._failed(cancel, "dropped") from exc
-        finally:
-            if finished and not cancel.is_set():
-                self._release(conn)
-            else:
-                conn.close()
+            except Cancelled:
+                raise
+            except TimeoutError as exc:
+                raise self._failed(cancel, "timeout") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                raise self._failed(cancel, "dropped") from exc
+            finally:
+                if finished and not cancel.is_set():
+                    self._release(conn)
+                else:
+                    conn.close()
 
     def close(self) -> None:
         with self._lock:
@@ -125,16 +125,16 @@ class HttpStream:
 
     def _json(self, method: str, path: str, body: dict | None, cancel) -> Any:
         cancel = cancel or threading.Event()
-        conn, resp = self._open(method, path, body, cancel, accept="application/json")
-        try:
-            with _watch(cancel, conn):
+        with _Watch(cancel) as watch:
+            conn, resp = self._open(method, path, body, watch, accept="application/json")
+            try:
                 raw = resp.read()
-        except TimeoutError as exc:
-            conn.close()
-            raise self._failed(cancel, "timeout") from exc
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
-            raise self._failed(cancel, "dropped") from exc
+            except TimeoutError as exc:
+                conn.close()
+                raise self._failed(cancel, "timeout") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                raise self._failed(cancel, "dropped") from exc
         if resp.will_close:
             conn.close()
         else:
@@ -144,8 +144,9 @@ class HttpStream:
         except ValueError:
             raise self.say.not_json(path) from None
 
-    def _open(self, method: str, path: str, body: dict | None, cancel, accept: str):
+    def _open(self, method: str, path: str, body: dict | None, watch: _Watch, accept: str):
         """Send the request; retry 429/503 with backoff; return a 200 response."""
+        cancel = watch.cancel
         payload = None if body is None else json.dumps(body).encode("utf-8")
         headers = {"Accept": accept}
         if payload is not None:
@@ -158,15 +159,12 @@ class HttpStream:
             if cancel.is_set():
                 raise Cancelled
             conn, reused = self._acquire()
+            watch.conn = conn
             try:
-                with _watch(cancel, conn):
-                    if conn.sock is None:
-                        self._connect(conn)
-                    conn.request(method, target, body=payload, headers=headers)
-                    resp = conn.getresponse()
-            except Cancelled:
-                conn.close()
-                raise
+                if conn.sock is None:
+                    self._connect(conn)
+                conn.request(method, target, body=payload, headers=headers)
+                resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
                 if cancel.is_set():
@@ -276,22 +274,31 @@ def _drain(resp: http.client.HTTPResponse) -> bool:
         return False
 
 
-@contextmanager
-def _watch(cancel: threading.Event, conn: http.client.HTTPConnection) -> Iterator[None]:
-    """Shut `conn`'s socket down as soon as `cancel` is set, while inside the block."""
-    done = threading.Event()
+class _Watch:
+    """While open, shuts the request's connection down as soon as `cancel` is set.
 
-    def run() -> None:
-        while not done.is_set():
-            if cancel.wait(_WATCH_INTERVAL):
-                if not done.is_set() and conn.sock is not None:
+    A read blocked on a socket cannot see an Event; a shutdown wakes it. One
+    thread per request: `_open` points it at each connection it tries.
+    """
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.conn: http.client.HTTPConnection | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cancel-watch", daemon=True)
+
+    def __enter__(self) -> _Watch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+
+    def _run(self) -> None:
+        while not self._done.is_set():
+            if self.cancel.wait(_WATCH_INTERVAL):
+                conn = self.conn
+                if not self._done.is_set() and conn is not None and conn.sock is not None:
                     with suppress(OSError):  # already closed
                         conn.sock.shutdown(socket.SHUT_RDWR)
                 return
-
-    watcher = threading.Thread(target=run, name="cancel-watch", daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        done.set()
