@@ -242,7 +242,7 @@ def create_server() -> CodeLlamaServer:
             settings = ls.settings
             try:
                 sent = await ls.worker.call_async(lambda: service.text_prompt(ctx, settings))
-            except (RemoteError, FamilyError) as exc:
+            except (EngineError, FamilyError) as exc:
                 raise JsonRpcInvalidParams(str(exc)) from None
             return {"ids": [], "text": sent.text, "engine": service.engine.name}
         built = service.prompt(ctx, ls.settings)
