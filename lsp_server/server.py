@@ -13,11 +13,12 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from . import __version__
-from .completion import Suggestion
+from .completion import CompletionService, Suggestion
 from .context import CompletionContext, PositionError, context_at
 from .documents import Document, DocumentStore, UnknownDocument
 from .engines.base import EngineError, GenerationResult
 from .families import FamilyError
+from .inflight import Inflight
 from .model_manager import ModelManager
 from .protocol import DocumentProtocol
 from .settings import SECTION, Settings, SettingsError, unknown_keys
@@ -43,6 +44,7 @@ class CodeLlamaServer(LanguageServer):
         self.models = ModelManager(self)
         self.stats: dict[str, Any] = {"model_calls": 0, "typed_through": 0, "cancelled": 0}
         self._shown_errors: set[str] = set()
+        self.inflight: Inflight[Suggestion | None] = Inflight()
 
     # -- messages -------------------------------------------------------------
 
@@ -112,6 +114,11 @@ class CodeLlamaServer(LanguageServer):
         service = await self.models.ready()
         if service is None:
             return None
+        return await self.inflight.join(uri, ctx, lambda: self._generate(uri, ctx, service))
+
+    async def _generate(
+        self, uri: str, ctx: CompletionContext, service: CompletionService
+    ) -> Suggestion | None:
         settings = self.settings
         started = time.perf_counter()
         self.stats["model_calls"] += 1
@@ -208,9 +215,7 @@ def create_server() -> CodeLlamaServer:
             label=label,
             kind=types.CompletionItemKind.Text,
             detail="Code Llama",
-            documentation=types.MarkupContent(
-                kind=types.MarkupKind.Markdown, value=f"```\n{text}\n```"
-            ),
+            documentation=_documentation(ls, text),
             text_edit=types.TextEdit(range=here, new_text=text),
             insert_text_format=types.InsertTextFormat.PlainText,
             filter_text=ls.context(params.text_document.uri, params.position).line_prefix.strip()
@@ -227,6 +232,7 @@ def create_server() -> CodeLlamaServer:
             "error": ls.models.error,
             "model": ls.models.description,
             "superseded": ls.worker.superseded,
+            "shared_generations": ls.inflight.joined,
             "settings": ls.settings.values,
         }
 
@@ -268,6 +274,17 @@ def _register_extensions(ls: CodeLlamaServer) -> None:
     from .actions.handlers import register as register_code_actions
 
     register_code_actions(ls)
+
+
+def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent:
+    """The suggestion as a code block where the client renders Markdown, else plain."""
+    caps = ls.client_capabilities
+    item = caps and caps.text_document and caps.text_document.completion
+    item = item and item.completion_item
+    formats = (item and item.documentation_format) or []
+    if types.MarkupKind.Markdown in formats:
+        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{text}\n```")
+    return types.MarkupContent(kind=types.MarkupKind.PlainText, value=text)
 
 
 def _attr(obj: Any, name: str) -> Any:

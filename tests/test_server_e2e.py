@@ -182,3 +182,24 @@ async def test_prompt_command_prints_ids_like_the_server(shared, tmp_path):
     path.write_text(FILES)
     ids = cli("prompt", str(path), "--line", "8", "--column", "9", "--ids")
     assert json.loads(ids) == prompt["ids"]
+
+
+async def test_completion_and_inline_for_one_keystroke_share_a_generation(shared):
+    """Editors may ask both at once; neither may cancel the other's answer."""
+    uri = "file:///ws/both.py"
+    open_doc(shared, uri, DOCSTRING)
+    before = await stats(shared)
+    menu = asyncio.ensure_future(
+        shared.text_document_completion_async(
+            types.CompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=4, character=7),
+            )
+        )
+    )
+    ghost = asyncio.ensure_future(inline(shared, uri, 4, 7))
+    menu, ghost = await menu, await ghost
+    after = await stats(shared)
+    assert ghost and ghost[0].insert_text == menu.items[0].text_edit.new_text
+    assert after["model_calls"] == before["model_calls"] + 1
+    assert after["shared_generations"] == before["shared_generations"] + 1
