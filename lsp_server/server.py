@@ -276,7 +276,7 @@ def _register_extensions(ls: CodeLlamaServer) -> None:
     register_code_actions(ls)
 
 
-def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent:
+def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent | str:
     """The suggestion as a code block where the client renders Markdown, else plain."""
     caps = ls.client_capabilities
     item = caps and caps.text_document and caps.text_document.completion
@@ -284,7 +284,9 @@ def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent:
     formats = (item and item.documentation_format) or []
     if types.MarkupKind.Markdown in formats:
         return types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{text}\n```")
-    return types.MarkupContent(kind=types.MarkupKind.PlainText, value=text)
+    if types.MarkupKind.PlainText in formats:
+        return types.MarkupContent(kind=types.MarkupKind.PlainText, value=text)
+    return text
 
 
 def _attr(obj: Any, name: str) -> Any:
