@@ -17,6 +17,10 @@ from .settings import Settings
 from .text_prompt import TextPromptBuilder
 from .typing_through import TypingThrough
 
+# Prompt cuts move in steps of this many lines, so the cached prompt of the
+# last keystroke stays a prefix of the next one (see PromptBuilder.build).
+SNAP_LINES = 16
+
 
 @dataclass
 class Suggestion:
@@ -41,7 +45,12 @@ class CompletionService:
             window = min(window, self.max_positions)
         budget = window - settings.maxNewTokens
         return self.builder.build(
-            ctx.prefix, ctx.suffix, budget, settings.fimOrder, settings.prefixShare
+            ctx.prefix,
+            ctx.suffix,
+            budget,
+            settings.fimOrder,
+            settings.prefixShare,
+            snap_lines=SNAP_LINES,
         )
 
     def request(
@@ -58,7 +67,7 @@ class CompletionService:
             max_new_tokens=settings.maxNewTokens,
             temperature=settings.temperature,
             top_p=settings.topP,
-            cache_key=key,
+            cache_key=key if settings.kvReuse else None,
             should_stop=lambda text: filters.is_complete(text, ctx),
         )
 

@@ -23,7 +23,17 @@ if TYPE_CHECKING:
     from .server import CodeLlamaServer
 
 # Settings whose change needs a new engine.
-RELOAD_KEYS = ("model", "device", "quantization", "engine", "endpoint", "apiToken", "modelFamily")
+RELOAD_KEYS = (
+    "model",
+    "device",
+    "quantization",
+    "engine",
+    "endpoint",
+    "apiToken",
+    "modelFamily",
+    "compile",
+    "kvCacheMaxMB",
+)
 
 
 class ModelManager:
@@ -35,6 +45,7 @@ class ModelManager:
         self._task: asyncio.Task | None = None
         self._loaded_with: Settings | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._compiling: asyncio.Future | None = None
 
     @property
     def state(self) -> str:
@@ -81,6 +92,31 @@ class ModelManager:
             self._fail(f"Could not load the model: {exc!r}. See the server log.")
         if progress:
             message = self.error or f"ready: {self.description}"
+            self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+        if self.service is not None:
+            self._compiling = asyncio.ensure_future(self._compile(self.service.engine))
+
+    async def _compile(self, engine) -> None:
+        """Compile the fast decode path in the background (CUDA), shown with `$/progress`.
+
+        Completions keep being served eagerly meanwhile: this task is not
+        part of loading, so `ready()` does not wait for it.
+        """
+        start = getattr(engine, "start_compile", None)
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Future[str] = loop.create_future()
+
+        def done(message: str) -> None:  # called on the compile thread
+            loop.call_soon_threadsafe(lambda: finished.done() or finished.set_result(message))
+
+        if start is None or not start(done):
+            return
+        token = str(uuid.uuid4())
+        progress = await self._begin_progress(token, "Compiling for fast decoding")
+        message = await finished
+        self.server.stats["compile"] = message
+        self.server.log(f"codellama-lsp: {message}")
+        if progress:
             self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
 
     def _create(self, settings: Settings):

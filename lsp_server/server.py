@@ -129,6 +129,9 @@ class CodeLlamaServer(LanguageServer):
             result = service.engine.generate(request, cancel)
             if result.stop_reason == "cancelled":
                 self.stats["cancelled_steps"] = result.steps  # how fast it stopped
+                # Decode steps run after the cancel arrived (the promise: at most one).
+                after = result.steps - getattr(cancel, "steps_at_cancel", result.steps)
+                self.stats["cancel_lag_steps"] = after
             return result
 
         try:
@@ -151,6 +154,7 @@ class CodeLlamaServer(LanguageServer):
             "reused_tokens": result.reused_tokens,
             "steps": result.steps,
             "stop_reason": result.stop_reason,
+            "path": getattr(service.engine, "last_path", ""),
         }
         return suggestion
 

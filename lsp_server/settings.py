@@ -62,14 +62,22 @@ SETTINGS: dict[str, Spec] = {
         minimum=0.1,
         maximum=0.95,
     ),
+    "kvReuse": Spec(
+        True,
+        "Reuse the previous keystroke's KV cache (prefill only what changed); "
+        "off only to measure or debug.",
+    ),
     "kvCacheMaxMB": Spec(
         0,
-        "Memory for reused KV caches across keystrokes; 0 picks a default per device.",
+        "Memory for KV caches kept across keystrokes; 0 picks 4096 MB on CUDA, 512 MB on CPU.",
         minimum=0,
         maximum=1_000_000,
     ),
     "compile": Spec(
-        "auto", "Static KV cache + torch.compile (CUDA graphs).", choices=("auto", "on", "off")
+        "auto",
+        "Static KV cache + torch.compile (CUDA graphs), compiled in the background at load; "
+        "`auto` is on for CUDA only.",
+        choices=("auto", "on", "off"),
     ),
     "engine": Spec(
         "transformers",
@@ -152,7 +160,7 @@ def _coerce(name: str, spec: Spec, raw: Any) -> Any:
     kind = spec.kind
     if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
         raw = float(raw)
-    if isinstance(raw, bool) or not isinstance(raw, kind):
+    if (isinstance(raw, bool) and kind is not bool) or not isinstance(raw, kind):
         raise ValueError(f"'{name}' must be a {kind.__name__}, got {raw!r}")
     if spec.choices and raw not in spec.choices:
         raise ValueError(f"'{name}' must be one of {', '.join(spec.choices)}; got {raw!r}")

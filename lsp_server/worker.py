@@ -29,7 +29,7 @@ class Worker:
         if key is not None:
             previous = self._latest.get(key)
             if previous is not None and not previous.is_set():
-                previous.set()
+                _cancel(previous)
                 self.superseded += 1
             self._latest[key] = cancel
         loop = asyncio.get_running_loop()
@@ -37,7 +37,7 @@ class Worker:
         try:
             return await future
         except asyncio.CancelledError:
-            cancel.set()
+            _cancel(cancel)
             raise
         finally:
             if key is not None and self._latest.get(key) is cancel:
@@ -52,7 +52,7 @@ class Worker:
 
     def cancel_all(self) -> None:
         for event in self._latest.values():
-            event.set()
+            _cancel(event)
 
     def shutdown(self) -> None:
         self.cancel_all()
@@ -62,3 +62,10 @@ class Worker:
 def _unless_cancelled(job: Callable[[threading.Event], T], cancel: threading.Event) -> T | None:
     # A job superseded while still queued never touches the model.
     return None if cancel.is_set() else job(cancel)
+
+
+def _cancel(event: threading.Event) -> None:
+    # Engines count their decode steps on the event (`steps`); noting the count
+    # when the cancel arrives lets stats show how many steps ran after it.
+    event.steps_at_cancel = getattr(event, "steps", 0)  # type: ignore[attr-defined]
+    event.set()

@@ -33,7 +33,13 @@ def create_engine(settings: Settings, log=print) -> tuple[Engine, object]:
     log(f"Loading {why}")
     loaded = load_model(model, settings.device, settings.quantization)
     log(f"Model ready: {loaded.name} on {loaded.device} ({loaded.dtype})")
-    return TransformersEngine(loaded, settings.kvCacheMaxMB), loaded.tokenizer
+    engine = TransformersEngine(
+        loaded,
+        settings.kvCacheMaxMB,
+        compile=settings.compile,
+        context_window=settings.contextWindow,
+    )
+    return engine, loaded.tokenizer
 
 
 def bundled_tokenizer_path() -> Path:

@@ -3,6 +3,9 @@
 With SPM prompts the suffix comes first and the prefix last, so the next
 keystroke's prompt shares almost all of its ids with the previous one: only
 the tokens after the longest common prefix need a forward pass.
+
+The bound counts the bytes the caches really hold (whole tensor storages,
+spare room and cropped-off tails included), not tokens × bytes per token.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 @dataclass
 class CachedPrompt:
     ids: list[int]  # the ids whose keys/values the cache holds, in order
-    cache: Any  # a transformers DynamicCache
+    cache: Any  # a transformers cache, or per-layer (keys, values) copies
+    nbytes: int = 0  # memory held by `cache`
 
 
 def common_prefix_len(a: list[int], b: list[int]) -> int:
@@ -34,11 +38,10 @@ def crop(cache: Any, keep: int) -> None:
 
 
 class KVStore:
-    """Least-recently-used caches by key, bounded by bytes per token × tokens."""
+    """Least-recently-used caches by key, bounded by the bytes they hold."""
 
-    def __init__(self, max_bytes: int, bytes_per_token: int) -> None:
-        self.max_bytes = max_bytes
-        self.bytes_per_token = max(bytes_per_token, 1)
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max(int(max_bytes), 0)
         self._entries: OrderedDict[str, CachedPrompt] = OrderedDict()
 
     def take(self, key: str) -> CachedPrompt | None:
@@ -46,8 +49,12 @@ class KVStore:
         return self._entries.pop(key, None)
 
     def put(self, key: str, entry: CachedPrompt) -> None:
+        """Keep `entry`, dropping the least recently used ones beyond the bound.
+
+        An entry larger than the whole bound is not kept at all.
+        """
+        self._entries.pop(key, None)
         self._entries[key] = entry
-        self._entries.move_to_end(key)
         while self._entries and self.used_bytes() > self.max_bytes:
             self._entries.popitem(last=False)
 
@@ -58,7 +65,10 @@ class KVStore:
         self._entries.clear()
 
     def used_bytes(self) -> int:
-        return sum(len(e.ids) for e in self._entries.values()) * self.bytes_per_token
+        return sum(e.nbytes for e in self._entries.values())
+
+    def keys(self) -> list[str]:
+        return list(self._entries)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -1,0 +1,68 @@
+"""Compiling the decode path in the background while eager decoding serves.
+
+Compiling a 7B model's forward for CUDA graphs takes tens of seconds; a
+server that waited for it would show nothing for that long. A thread builds
+a `StaticRunner` with compiled forwards and runs each shape once (which is
+when dynamo and inductor compile), then hands the runner over. Until then
+the worker decodes eagerly with the dynamic cache. The thread only touches
+its own, new cache, and the model's weights are read-only, so it never races
+the worker. CUDA graph trees are per thread: the worker records its own
+graphs on its first two calls of each shape, which takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def compile_wanted(mode: str, device: str) -> bool:
+    """The `compile` setting: `auto` compiles on CUDA only."""
+    return mode == "on" or (mode == "auto" and device == "cuda")
+
+
+def compile_forward(model: Any, device: str, backend: str = "inductor") -> Callable[..., Any]:
+    """`model.forward` compiled for fixed shapes (CUDA graphs on a GPU)."""
+    import torch
+
+    mode = "reduce-overhead" if device == "cuda" and backend == "inductor" else None
+    # fullgraph=False: a graph break (e.g. in a quantized layer) costs speed, not the feature.
+    return torch.compile(model.forward, backend=backend, mode=mode, fullgraph=False, dynamic=False)
+
+
+class BackgroundCompile:
+    """Runs `build()` on a daemon thread and reports to `done(result, message)`."""
+
+    def __init__(self, build: Callable[[], Any], done: Callable[[Any, str], None]) -> None:
+        self._build = build
+        self._done = done
+        self.finished = threading.Event()
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, name="codellama-compile", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        import torch
+
+        started = time.perf_counter()
+        result, message = None, ""
+        try:
+            with torch.inference_mode():
+                result = self._build()
+            self.seconds = time.perf_counter() - started
+            message = f"compiled for fast decoding in {self.seconds:.0f} s"
+        except Exception as exc:  # any failure leaves eager decoding in place
+            log.exception("compiling the decode path failed")
+            message = f"compiling failed ({type(exc).__name__}: {exc}); decoding stays eager"
+        finally:
+            try:
+                self._done(result, message)
+            finally:
+                self.finished.set()
