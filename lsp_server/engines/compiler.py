@@ -13,12 +13,21 @@ graphs on its first two calls of each shape, which takes milliseconds.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+# torch.compile backend; "eager" only traces (no code generation): for
+# debugging graph breaks, and for checking the whole path quickly on a CPU.
+BACKEND_ENV = "CODELLAMA_LSP_COMPILE_BACKEND"
+
+
+def default_backend() -> str:
+    return os.environ.get(BACKEND_ENV) or "inductor"
 
 
 def compile_wanted(mode: str, device: str) -> bool:

@@ -68,7 +68,11 @@ class KVStore:
         return sum(e.nbytes for e in self._entries.values())
 
     def keys(self) -> list[str]:
+        """Keys from least to most recently used."""
         return list(self._entries)
+
+    def items(self) -> list[tuple[str, CachedPrompt]]:
+        return list(self._entries.items())
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -24,7 +24,7 @@ import torch
 
 from ..model_loader import LoadedModel
 from .base import EngineError, GenerationRequest, GenerationResult
-from .compiler import BackgroundCompile, compile_forward, compile_wanted
+from .compiler import BackgroundCompile, compile_forward, compile_wanted, default_backend
 from .growing_cache import cache_nbytes, new_cache
 from .kv_store import CachedPrompt, KVStore, common_prefix_len, crop
 from .static_runner import StaticRunner
@@ -48,7 +48,7 @@ class TransformersEngine:
         cache_mb: int = 0,
         compile: str = "off",
         context_window: int = 0,
-        compile_backend: str = "inductor",
+        compile_backend: str = "",
     ) -> None:
         self.loaded = loaded
         self.model = loaded.model
@@ -65,7 +65,7 @@ class TransformersEngine:
         window = context_window or loaded.max_positions
         self.max_len = min(window, loaded.max_positions) if loaded.max_positions else window
         self.compile_mode = compile
-        self.compile_backend = compile_backend
+        self.compile_backend = compile_backend or default_backend()
         self.compiling: BackgroundCompile | None = None
         self.compile_message = ""
         self._static: StaticRunner | None = None
