@@ -127,6 +127,10 @@ class CodeLlamaServer(LanguageServer):
             # Built here: a remote engine may ask its server before the first prompt.
             request = service.request(ctx, settings, uri)
             result = service.engine.generate(request, cancel)
+            self.stats["generations"] = self.stats.get("generations", 0) + 1
+            self.stats["prefilled_tokens"] = (
+                self.stats.get("prefilled_tokens", 0) + result.prefill_tokens
+            )
             if result.stop_reason == "cancelled":
                 self.stats["cancelled_steps"] = result.steps  # how fast it stopped
                 # Decode steps run after the cancel arrived (the promise: at most one).

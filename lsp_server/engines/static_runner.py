@@ -126,13 +126,15 @@ class StaticRunner:
         self.owner, self.ids = None, []
 
     def warm_up(self) -> None:
-        """Run each compiled shape twice (compiles), then forget the scratch content."""
+        """Run each compiled shape once (that compiles it), then forget the scratch content.
+
+        Once only: a second call would record a CUDA graph on this thread, and
+        graph trees are per thread; the serving thread records its own.
+        """
         self.allocate()
-        cancel = threading.Event()
         with torch.inference_mode():
-            for _ in range(2):
-                self.prefill([1] * self.chunk, 1, cancel)
-                self.step(1)
+            self.prefill([1] * self.chunk, 1, threading.Event())
+            self.step(1)
         self.owner, self.ids = None, []
 
     def _eager(self, ids: list[int], pos: int) -> torch.Tensor:

@@ -1,0 +1,260 @@
+"""Keystroke replay: typing real code into a big file through the real server.
+
+    python benchmarks/keystrokes.py [--max-new-tokens 16] [--key-ms 80]
+
+Types several functions of the installed CPython standard library (read
+with `inspect.getsource`) character by character into a ~1,000-line Python
+file, as an editor would: every key sends `didChange`, cancels the previous
+inline completion if it is still pending (`$/cancelRequest`) and asks for a
+new one. Enter inserts the line break and the next line's indentation in one
+key (auto-indent). At the end of each line the typist waits for the answer,
+as one does to read a suggestion. Two servers run as subprocesses over stdio
+with the bundled model and one torch thread each (OMP_NUM_THREADS=1), one
+with KV reuse on and one with it off (setting `kvReuse`); each function is
+typed into one and then the other, so both see the same machine load. One
+row each:
+
+- latency: send → answer of the requests that were answered (not cancelled),
+  and of those at line ends alone: the same requests in both runs (the
+  answered ones of the other keys favour whatever happened to be fast);
+- cancelled: share of requests cancelled by a newer key;
+- before next key: share of requests answered within one key interval;
+- line-end model: the engine's own time for those requests (the rest is
+  waiting for the cancelled request before it to stop, and the LSP trip);
+- prefill/gen: prompt tokens that needed a forward pass, per generation run;
+- typed through: requests answered from the suggestion on screen, no model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import importlib
+import inspect
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+from lsp_client import BenchClient, percentile
+from lsprotocol import types
+
+DEFAULT_FUNCTIONS = ("shlex.quote", "colorsys.hls_to_rgb", "calendar.isleap", "calendar.leapdays")
+URI = "file:///bench/keystrokes.py"
+
+
+def host_file() -> tuple[str, int]:
+    """~1,000 lines of real Python, and the offset of a top-level gap to type into."""
+    import argparse as a
+    import difflib
+
+    lines = (inspect.getsource(a) + inspect.getsource(difflib)).splitlines(keepends=True)[:1000]
+    at = next(i for i in range(600, len(lines)) if lines[i].startswith(("def ", "class ")))
+    return "".join(lines), sum(len(x) for x in lines[:at])
+
+
+def function_source(dotted: str) -> str:
+    module, _, name = dotted.rpartition(".")
+    return inspect.getsource(getattr(importlib.import_module(module), name))
+
+
+def keys_for(source: str) -> list[str]:
+    """What the typist presses: characters, and Enter as line break + next indentation."""
+    lines = source.rstrip("\n").split("\n")
+    keys: list[str] = list(lines[0])
+    for line in lines[1:]:
+        body = line.lstrip(" ")
+        keys.append("\n" + " " * (len(line) - len(body)))
+        keys.extend(body)
+    keys.append("\n")
+    return keys
+
+
+def position(text: str, offset: int) -> tuple[int, int]:
+    """LSP position (UTF-16) of a string offset."""
+    line = text.count("\n", 0, offset)
+    start = text.rfind("\n", 0, offset) + 1
+    return line, len(text[start:offset].encode("utf-16-le")) // 2
+
+
+@dataclass
+class Replay:
+    sent: int = 0
+    latencies: list[float] = field(default_factory=list)
+    line_ends: list[float] = field(default_factory=list)
+    line_end_model: list[float] = field(default_factory=list)  # model time inside the server
+    before_next_key: int = 0
+    shown: int = 0
+    stats: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class Typist:
+    """Types into one server's copy of the host file, an editor's way."""
+
+    def __init__(self, bench: BenchClient, key_s: float) -> None:
+        self.bench, self.client, self.key_s = bench, bench.client, key_s
+        self.text, self.cursor = host_file()
+        self.version = 1
+        self.pending: tuple[str, asyncio.Future] | None = None
+        self.out = Replay()
+        bench.open(URI, self.text)
+
+    async def type_function(self, keys: list[str]) -> None:
+        started = time.perf_counter()
+        self._edit("\n\n")  # room to type in
+        self.cursor -= 1
+        next_key = time.perf_counter()
+        for i, key in enumerate(keys):
+            await asyncio.sleep(max(next_key - time.perf_counter(), 0))
+            future, sent_at = self._key(key)
+            next_key = time.perf_counter() + self.key_s
+            if i + 1 < len(keys) and keys[i + 1].startswith("\n") and key != "\n":
+                await self._read_suggestion(future, sent_at)
+                next_key = time.perf_counter() + self.key_s
+        if self.pending is not None:
+            await asyncio.wait([self.pending[1]], timeout=60)
+        self.out.seconds += time.perf_counter() - started
+
+    def _key(self, key: str) -> tuple[asyncio.Future, float]:
+        if self.pending is not None and not self.pending[1].done():
+            self.client.protocol.notify(
+                types.CANCEL_REQUEST, types.CancelParams(id=self.pending[0])
+            )
+        self._edit(key)
+        msg_id = f"k{self.out.sent}"
+        request = self.client.protocol.send_request(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION,
+            _params(*position(self.text, self.cursor)),
+            msg_id=msg_id,
+        )
+        future = asyncio.wrap_future(request)
+        sent_at = time.perf_counter()
+        future.add_done_callback(lambda f: _record(self.out, f, sent_at, self.key_s))
+        self.pending = (msg_id, future)
+        self.out.sent += 1
+        return future, sent_at
+
+    async def _read_suggestion(self, future: asyncio.Future, sent_at: float) -> None:
+        """End of a line: wait for the answer, as one does to read it."""
+        typed_through = (await self.bench.stats())["typed_through"]
+        await asyncio.wait([future], timeout=60)
+        if future.cancelled() or future.exception() is not None:
+            return
+        self.out.line_ends.append(time.perf_counter() - sent_at)
+        info = await self.bench.stats()
+        if info["typed_through"] == typed_through:  # else no model ran for it
+            self.out.line_end_model.append(info["last"]["model_seconds"])
+
+    def _edit(self, insert: str) -> None:
+        line, character = position(self.text, self.cursor)
+        here = types.Position(line=line, character=character)
+        self.version += 1
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=self.version),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(start=here, end=here), text=insert
+                    )
+                ],
+            )
+        )
+        self.text = self.text[: self.cursor] + insert + self.text[self.cursor :]
+        self.cursor += len(insert)
+
+
+async def replay(
+    options: dict, keys_by_function: list[list[str]], key_s: float
+) -> dict[bool, Replay]:
+    """Both servers up at once; each function is typed into one, then the other.
+
+    Alternating function by function keeps a change in the machine's load
+    from landing on one setting only.
+    """
+    async with (
+        BenchClient({**options, "kvReuse": True}) as on,
+        BenchClient({**options, "kvReuse": False}) as off,
+    ):
+        typists = {True: Typist(on, key_s), False: Typist(off, key_s)}
+        for keys in keys_by_function:
+            for typist in typists.values():
+                await typist.type_function(keys)
+        for typist in typists.values():
+            typist.out.stats = await typist.bench.stats()
+    return {reuse: typist.out for reuse, typist in typists.items()}
+
+
+def _record(out: Replay, future: asyncio.Future, sent_at: float, key_s: float) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return  # cancelled by a newer key
+    latency = time.perf_counter() - sent_at
+    out.latencies.append(latency)
+    out.before_next_key += latency <= key_s
+    out.shown += bool(future.result())
+
+
+def _params(line: int, character: int) -> types.InlineCompletionParams:
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=URI),
+        position=types.Position(line=line, character=character),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic
+        ),
+    )
+
+
+def row(name: str, r: Replay) -> str:
+    gens = max(r.stats.get("generations", 0), 1)
+    return (
+        f"| {name} | {r.sent} | {len(r.latencies)} | {1 - len(r.latencies) / max(r.sent, 1):.0%} "
+        f"| {percentile(r.latencies, 0.5) * 1000:.0f} | {percentile(r.latencies, 0.95) * 1000:.0f} "
+        f"| {percentile(r.line_ends, 0.5) * 1000:.0f} | {percentile(r.line_ends, 0.95) * 1000:.0f} "
+        f"| {percentile(r.line_end_model, 0.5) * 1000:.0f} "
+        f"| {r.before_next_key / max(r.sent, 1):.0%} "
+        f"| {r.stats.get('prefilled_tokens', 0) / gens:.0f} | {r.stats.get('typed_through', 0)} "
+        f"| {r.seconds:.0f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--functions", nargs="+", default=list(DEFAULT_FUNCTIONS))
+    parser.add_argument("--max-new-tokens", type=int, default=16)
+    parser.add_argument("--context-window", type=int, default=4096)
+    parser.add_argument("--key-ms", type=float, default=80)
+    args = parser.parse_args()
+    keys = [keys_for(function_source(f)) for f in args.functions]
+    base = {
+        "model": "bundled",
+        "maxNewTokens": args.max_new_tokens,
+        "contextWindow": args.context_window,
+    }
+    results = asyncio.run(replay(base, keys, args.key_ms / 1000))
+    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+    model_name = next((x.split(":", 1)[1].strip() for x in cpu if "Model name" in x), "")
+    print(f"date: {datetime.date.today()}; machine: {model_name or platform.machine()}")
+    print(f"functions typed: {', '.join(args.functions)} ({sum(map(len, keys))} keys)")
+    print(
+        f"host file: 1,000 lines; key every {args.key_ms:.0f} ms; maxNewTokens "
+        f"{args.max_new_tokens}; contextWindow {args.context_window} (capped by the model)"
+    )
+    print(
+        "| kvReuse | requests | answered | cancelled | p50 ms | p95 ms | line-end p50 ms "
+        "| line-end p95 ms | line-end model p50 ms | before next key | prefill tokens/gen "
+        "| typed through | typing s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print(row("on", results[True]))
+    print(row("off", results[False]))
+    on, off = (percentile(results[r].latencies, 0.5) for r in (True, False))
+    on_end, off_end = (percentile(results[r].line_ends, 0.5) for r in (True, False))
+    print(
+        f"p50 off / on: {off / on:.1f}x answered, {off_end / on_end:.1f}x at line ends "
+        "(acceptance: at least 5x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
