@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from lsp_server.engines.compiler import compile_wanted
 from lsp_server.engines.transformers_engine import TransformersEngine
 
@@ -48,3 +50,44 @@ def test_background_compile_serves_meanwhile_then_hands_over(loaded, builder):
         assert got.token_ids == generate(reference, req).token_ids
         reused += got.reused_tokens
     assert reused > 0
+
+
+def test_static_cache_over_the_memory_bound_is_refused_and_decoding_stays_eager(loaded, builder):
+    engine = TransformersEngine(loaded, cache_mb=1, compile="on", compile_backend="eager")
+    messages: list[str] = []
+    assert engine.start_compile(messages.append)
+    assert engine.compiling is not None and engine.compiling.finished.wait(60)
+    assert "kvCacheMaxMB" in messages[0] and "stays eager" in messages[0]
+    text = "def add(a, b):\n    return "
+    generate(engine, request(builder, text, len(text)), "doc")
+    assert engine.last_path == "dynamic"
+
+
+def test_a_failing_static_path_falls_back_to_eager_with_the_same_answer(loaded, builder):
+    engine = TransformersEngine(loaded, context_window=512)
+    runner = engine.use_static()
+
+    def broken(token: int):
+        raise RuntimeError("CUDA graph replay failed")
+
+    runner.step = broken
+    text = "def add(a, b):\n    return "
+    req = request(builder, text, len(text), max_new_tokens=6)
+    got = generate(engine, req, "doc")
+    assert engine.last_path == "dynamic" and "graph replay failed" in engine.compile_message
+    assert got.token_ids == generate(TransformersEngine(loaded), req).token_ids
+
+
+def test_errors_of_the_request_itself_are_not_blamed_on_the_static_path(loaded, builder):
+    engine = TransformersEngine(loaded, context_window=512)
+    engine.use_static()
+
+    def bad_filter(text: str) -> bool:
+        raise ValueError("filter bug")
+
+    text = "def add(a, b):\n    return "
+    req = request(builder, text, len(text), should_stop=bad_filter)
+    with pytest.raises(ValueError, match="filter bug"):
+        engine.generate(req, threading.Event())
+    generate(engine, request(builder, text, len(text)), "doc")
+    assert engine.last_path == "static"

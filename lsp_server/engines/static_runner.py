@@ -171,3 +171,11 @@ class StaticRunner:
 
     def _layers(self) -> list[Any]:
         return [x for x in self.cache.layers if getattr(x, "is_initialized", False)]
+
+
+def static_cache_bytes(config: Any, max_len: int, dtype: torch.dtype) -> int:
+    """Memory a static cache of `max_len` positions takes (keys and values, all layers)."""
+    heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    size = torch.finfo(dtype).bits // 8 if dtype.is_floating_point else 2
+    return 2 * config.num_hidden_layers * heads * head_dim * size * max_len

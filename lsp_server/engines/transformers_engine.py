@@ -27,7 +27,7 @@ from .base import EngineError, GenerationRequest, GenerationResult
 from .compiler import BackgroundCompile, compile_forward, compile_wanted, default_backend
 from .growing_cache import cache_nbytes, new_cache
 from .kv_store import CachedPrompt, KVStore, common_prefix_len, crop
-from .static_runner import StaticRunner
+from .static_runner import StaticRunner, static_cache_bytes
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +99,13 @@ class TransformersEngine:
             session = self._session(request, ids)
             try:
                 self._run(session, request, ids, cancel, result)
-            except Exception as exc:
+            except _StaticPathError as exc:
                 session.abandon()
-                if not isinstance(session, _StaticSession) or isinstance(
-                    exc, torch.cuda.OutOfMemoryError
-                ):
-                    raise
-                self._drop_static(f"the static decode path failed ({exc!r}); back to dynamic")
+                self._drop_static(f"the static decode path failed ({exc.__cause__!r}); eager now")
                 return self._generate(request, cancel)
+            except BaseException:
+                session.abandon()
+                raise
             session.keep(request.cache_key)
         result.text = self.tokenizer.decode_infilling(result.token_ids)
         result.model_seconds = time.perf_counter() - start
@@ -172,6 +171,12 @@ class TransformersEngine:
             return False
 
         def build() -> StaticRunner:
+            need = static_cache_bytes(self.model.config, self.max_len, self.model.dtype)
+            if need > self.cache_bytes:
+                raise MemoryError(
+                    f"a static cache of {self.max_len} tokens needs {need >> 20} MB, more than "
+                    f"kvCacheMaxMB ({self.cache_bytes >> 20}); raise it or lower contextWindow"
+                )
             forward = compile_forward(self.model, self.device.type, self.compile_backend)
             runner = StaticRunner(self.model, self.max_len, forward=forward, **self._runner_args())
             runner.warm_up()
@@ -282,6 +287,10 @@ class _DynamicSession(_Session):
         self.held = []
 
 
+class _StaticPathError(RuntimeError):
+    """The static/compiled path failed (not the request): fall back to the dynamic path."""
+
+
 class _StaticSession(_Session):
     def __init__(self, runner: StaticRunner, store: KVStore, key: str | None, ids: list[int]):
         self.runner = runner
@@ -289,10 +298,20 @@ class _StaticSession(_Session):
         self.reused = min(common_prefix_len(runner.ids, ids), len(ids) - 1)
 
     def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None:
-        return self.runner.prefill(ids, self.reused, cancel)
+        try:
+            return self.runner.prefill(ids, self.reused, cancel)
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except Exception as exc:
+            raise _StaticPathError() from exc
 
     def step(self, token: int) -> torch.Tensor:
-        return self.runner.step(token)
+        try:
+            return self.runner.step(token)
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except Exception as exc:
+            raise _StaticPathError() from exc
 
     def keep(self, key: str | None) -> None:
         if key is None:
