@@ -190,7 +190,7 @@ class PromptBuilder:
         if keep == 0:
             return self._head_of_line(suffix, room)
         if snap > 0 and keep < len(lines) and keep >= snap:
-            keep -= keep % snap  # a cut suffix ends on the grid
+            keep -= keep % snap  # a cut suffix ends on the grid (if a grid step fits)
         end = lines[keep - 1][0]
         text = suffix[: end + 1]  # up to and including the line break
         ids: list[int] = []
