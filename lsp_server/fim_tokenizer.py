@@ -83,6 +83,10 @@ class FimTokenizer:
         """Meta's `decode_infilling`: keeps a leading space of the middle."""
         return self._raw.decode([_SMILE_ID, *ids], skip_special_tokens=False)[1:]
 
+    def piece(self, token_id: int) -> str | None:
+        """The vocabulary piece of an id (None past the vocabulary)."""
+        return self._raw.id_to_token(token_id)
+
     def decode(self, ids: list[int]) -> str:
         return self._raw.decode(ids, skip_special_tokens=False)
 

@@ -83,6 +83,7 @@ def load_model(model: str, device: str = "auto", quantization: str = "none") -> 
     _check_fim_support(model, config)
     tok_file = _tokenizer_file(model, local)
     tokenizer = FimTokenizer.from_file(tok_file)
+    _check_fim_pieces(model, tokenizer)
 
     kwargs: dict[str, Any] = {"use_safetensors": True, "trust_remote_code": False}
     if device == "cuda":
@@ -194,6 +195,19 @@ def _check_fim_support(model: str, config: dict | None) -> None:
             f"{model} has no infilling tokens (vocabulary {vocab}, needs {FIM_VOCAB}): "
             "Code Llama 34B and the Python variants cannot fill in the middle. Use "
             "codellama/CodeLlama-7b-hf or -13b-hf (base or Instruct)."
+        )
+
+
+def _check_fim_pieces(model: str, tokenizer: FimTokenizer) -> None:
+    """The in-process engine speaks Code Llama's ids: other families go remote."""
+    t = tokenizer.tokens
+    pieces = [tokenizer.piece(i) for i in (t.prefix, t.suffix, t.middle, t.eot)]
+    if pieces != ["▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>"]:
+        raise ModelLoadError(
+            f"{model} is not a Code Llama infilling model (its tokenizer has no ▁<PRE>/▁<SUF>/"
+            "▁<MID>/▁<EOT> at 32007-32010). The in-process engine runs Code Llama 7B/13B; serve "
+            "other families (StarCoder, DeepSeek-Coder, Qwen2.5-Coder, CodeGemma) with TGI, "
+            "vLLM, llama.cpp or Ollama and set codellamaLsp.engine to 'tgi' or 'openai'."
         )
 
 
