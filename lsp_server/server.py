@@ -163,9 +163,6 @@ class CodeLlamaServer(LanguageServer):
         return suggestion
 
 
-server = None  # the process-wide instance, made by create_server()
-
-
 def create_server() -> CodeLlamaServer:
     ls = CodeLlamaServer()
 
