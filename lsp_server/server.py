@@ -142,7 +142,7 @@ class CodeLlamaServer(LanguageServer):
         if result is None or result.stop_reason == "cancelled":
             self.stats["cancelled"] += 1
             return None
-        suggestion = service.finish(ctx, result)
+        suggestion = service.finish(ctx, result, settings.postprocess)
         service.typing.remember(uri, ctx, suggestion.text)
         self.stats["last"] = {
             "model_seconds": result.model_seconds,
