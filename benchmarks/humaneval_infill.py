@@ -153,9 +153,8 @@ def print_table(title: str, rows: list[tuple[str, str, Tally, int | None]]) -> N
     for name, run, t, misses in rows:
         plumbing = "-" if misses is None else f"{misses} misses, {t.differs} ≠ in-process"
         p50 = f"{statistics.median(t.seconds):.3f}" if t.seconds else "-"
-        print(
-            f"| {name} | {run} | {t.cases} | {t.rate(True)} | {t.rate(False)} | {plumbing} | {p50} |"
-        )
+        rates = f"{t.rate(True)} | {t.rate(False)}"
+        print(f"| {name} | {run} | {t.cases} | {rates} | {plumbing} | {p50} |")
 
 
 def _merge(tallies: list[Tally]) -> Tally:
@@ -176,9 +175,8 @@ async def main_async(args: argparse.Namespace) -> int:
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     machine = f"{platform.node()} ({platform.machine()}, {platform.processor() or 'cpu'})"
     header = f"{when}, {machine}, `{' '.join(['python', *sys.argv])}`"
-    print(
-        f"sandbox: {'no network (unshare -rn)' if sandbox.network_isolated else 'NETWORK NOT ISOLATED'}"
-    )
+    isolation = "no network (unshare -rn)" if sandbox.network_isolated else "NETWORK NOT ISOLATED"
+    print(f"sandbox: {isolation}")
     if args.engine == "oracle":
         rows = []
         by_variant: dict[str, dict[str, Tally]] = {}
