@@ -105,8 +105,10 @@ class CodeLlamaServer(LanguageServer):
         except PositionError as exc:
             raise JsonRpcInvalidParams(f"invalid position in {uri}: {exc}") from None
 
-    async def suggest(self, uri: str, position: types.Position) -> Suggestion | None:
-        ctx = self.context(uri, position)
+    async def suggest(
+        self, uri: str, position: types.Position, ctx: CompletionContext | None = None
+    ) -> Suggestion | None:
+        ctx = ctx or self.context(uri, position)
         service = self.models.service
         if service is not None and (rest := service.typing.lookup(uri, ctx)) is not None:
             self.stats["typed_through"] += 1
@@ -205,7 +207,10 @@ def create_server() -> CodeLlamaServer:
         types.CompletionOptions(trigger_characters=[".", "(", " "], resolve_provider=False),
     )
     async def completion(ls: CodeLlamaServer, params: types.CompletionParams):
-        suggestion = await ls.suggest(params.text_document.uri, params.position)
+        # The context is taken before awaiting: the document may change or
+        # close while the model runs, and the answer belongs to this request.
+        ctx = ls.context(params.text_document.uri, params.position)
+        suggestion = await ls.suggest(params.text_document.uri, params.position, ctx)
         if not suggestion or not suggestion.text:
             return types.CompletionList(is_incomplete=True, items=[])
         text = suggestion.text
@@ -218,8 +223,7 @@ def create_server() -> CodeLlamaServer:
             documentation=_documentation(ls, text),
             text_edit=types.TextEdit(range=here, new_text=text),
             insert_text_format=types.InsertTextFormat.PlainText,
-            filter_text=ls.context(params.text_document.uri, params.position).line_prefix.strip()
-            + text,
+            filter_text=ctx.line_prefix.strip() + text,
             sort_text="0",
         )
         return types.CompletionList(is_incomplete=True, items=[item])

@@ -1,0 +1,76 @@
+"""Failing examples the fuzz and storm tests found, kept as plain tests."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from .conftest import custom, open_doc
+from .lsp_session import Session
+
+# A file the tiny model keeps extending (no <EOT>): generations take a while.
+RUN_ON = "".join(f"value_{i} = {i}\n" for i in range(40))
+
+
+@pytest.fixture(scope="module")
+def session():
+    s = Session({"model": "bundled", "maxNewTokens": 64, "contextWindow": 512})
+    yield s
+    s.close()
+
+
+def _close(client, uri: str) -> None:
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+
+
+def test_invalid_requests_are_answered_without_logging_a_traceback(session):
+    """pygls logged every InvalidParams answer as an ERROR with a traceback."""
+
+    async def go():
+        client = session.client
+        with pytest.raises(JsonRpcInvalidParams, match="not open"):
+            await custom(client, "codellamaLsp/document", {"textDocument": {"uri": "file:///no"}})
+        open_doc(client, "file:///r/short.py", "x = 1\n")
+        with pytest.raises(JsonRpcInvalidParams, match="past the end"):
+            await client.text_document_inline_completion_async(
+                types.InlineCompletionParams(
+                    text_document=types.TextDocumentIdentifier(uri="file:///r/short.py"),
+                    position=types.Position(line=9, character=0),
+                    context=types.InlineCompletionContext(
+                        trigger_kind=types.InlineCompletionTriggerKind.Invoked
+                    ),
+                )
+            )
+        _close(client, "file:///r/short.py")
+
+    mark = session.mark()
+    session.run(go())
+    assert session.alarms(mark) == []
+
+
+def test_completion_answers_when_the_document_closes_while_generating(session):
+    """Fuzz: `completion` then `didClose` failed with "not open": the handler
+    re-read the document after the model ran."""
+    uri = "file:///r/closing.py"
+
+    async def go():
+        client = session.client
+        open_doc(client, uri, RUN_ON)
+        future = client.text_document_completion_async(
+            types.CompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=40, character=0),
+            )
+        )
+        task = asyncio.ensure_future(future)
+        await asyncio.sleep(0.2)  # the model is generating
+        _close(client, uri)
+        return await task
+
+    result = session.run(go())
+    assert isinstance(result, types.CompletionList)
