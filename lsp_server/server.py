@@ -237,6 +237,7 @@ def create_server() -> CodeLlamaServer:
             "model": ls.models.description,
             "superseded": ls.worker.superseded,
             "shared_generations": ls.inflight.joined,
+            "max_generating": ls.worker.max_running,  # most jobs ever in flight at once: 1
             "settings": ls.settings.values,
         }
 

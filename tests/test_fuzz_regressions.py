@@ -74,3 +74,21 @@ def test_completion_answers_when_the_document_closes_while_generating(session):
 
     result = session.run(go())
     assert isinstance(result, types.CompletionList)
+
+
+def test_completion_documentation_follows_the_client_formats(session):
+    """Large-file test: completion items carried Markdown documentation to a
+    client that declared no documentationFormat (pytest-lsp's spec check)."""
+    uri = "file:///r/doc_format.py"
+    open_doc(session.client, uri, "def add(a, b):\n    return ")
+    result = session.run(
+        session.client.text_document_completion_async(
+            types.CompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=1, character=11),
+            )
+        )
+    )
+    _close(session.client, uri)
+    assert result.items, "the tiny model answers this one"
+    assert isinstance(result.items[0].documentation, str)

@@ -35,6 +35,7 @@ OPTIONS = {"model": "bundled", "maxNewTokens": 2, "contextWindow": 64}
 SNIPPETS = (
     "a", "b", "x = 1", "def f(x):", "    ", "\t", " ", "(", ")", "é", "你好", "😀", "𝄞",
     "\n", "\n", "\r\n", "\r\n", "\r", "\u2028", "\x0c", "<EOT>", " <PRE>", "</s>",
+    "\ud83d",  # a lone surrogate: JSON allows the escape, UTF-16 editors can send it
 )  # fmt: skip
 _ids = itertools.count()
 
