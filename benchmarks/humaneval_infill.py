@@ -171,10 +171,12 @@ async def main_async(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.data] if args.data else list(FILES)
     files = [(_short(p), load_cases(p)[: args.limit]) for p in paths]
     sandbox = Sandbox(timeout=args.timeout, jobs=args.jobs)
-    settings = {"maxNewTokens": args.max_new_tokens, "fimOrder": args.fim_order}
+    max_new = args.max_new_tokens or (160 if args.engine == "oracle" else 64)
+    settings = {"maxNewTokens": max_new, "fimOrder": args.fim_order}
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     machine = f"{platform.node()} ({platform.machine()}, {platform.processor() or 'cpu'})"
-    header = f"{when}, {machine}, `{' '.join(['python', *sys.argv])}`"
+    command_line = " ".join(["python", *sys.argv])
+    header = f"{when}, {machine}, `{command_line}`, {settings}"
     isolation = "no network (unshare -rn)" if sandbox.network_isolated else "NETWORK NOT ISOLATED"
     print(f"sandbox: {isolation}")
     if args.engine == "oracle":
@@ -214,7 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
     parser.add_argument("--data", action="append", help="problems file (repeatable)")
     parser.add_argument("--limit", type=int, default=None, help="first N problems per file")
-    parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument(
+        "--max-new-tokens",
+        type=int,
+        help="default: 64 (the server's default) for models; 160 for the oracle, whose "
+        "longest canonical middle is 129 tokens",
+    )
     parser.add_argument("--fim-order", default="spm", choices=("spm", "psm"))
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per test program")
     parser.add_argument("--jobs", type=int, default=2, help="test programs run at once")

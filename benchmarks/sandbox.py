@@ -5,6 +5,9 @@ paths) in an empty temporary directory, with CPU, memory, file-size and
 open-file limits set in the child before exec, and in a new network
 namespace when `unshare` allows it (`network_isolated` says whether it did).
 A program that overruns its timeout is killed with its whole process group.
+It runs as the benchmark's own user: it cannot reach the network, but could
+write files that user may write (dropping to `nobody` would also lose access
+to the interpreter under /root on this machine).
 """
 
 from __future__ import annotations
