@@ -175,3 +175,25 @@ def test_lone_surrogate_in_the_document_is_served(session):
     items = session.run(inline(session.client, "file:///sec/half.py", 1, 4))
     assert isinstance(items, list)
     assert session.alarms(mark) == []
+
+
+# -- test scaffolds stay in the workspace -------------------------------------
+
+
+def test_a_dot_dot_path_cannot_place_tests_outside_the_workspace(tmp_path):
+    """The actions' own tests cover a source outside and a symlinked tests/
+    folder; a path that climbs out with `..` (as a crafted URI decodes) too."""
+    from lsp_server.actions.test_files import UnitTestFileError
+    from lsp_server.actions.unit_tests import plan_tests
+    from lsp_server.syntax import enclosing_function, parse
+
+    source = "def add(a, b):\n    return a + b\n"
+    root = tmp_path / "ws"
+    (root / "pkg").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "util.py").write_text(source)
+    climbing = root / "pkg" / ".." / ".." / "elsewhere" / "util.py"
+    doc = parse(source, "python")
+    with pytest.raises(UnitTestFileError, match="outside the workspace"):
+        plan_tests(root, climbing, doc, enclosing_function(doc, source.index("return")), None)
+    assert not (tmp_path / "tests").exists()
