@@ -54,7 +54,10 @@ class CodeLlamaServer(LanguageServer):
 
     @property
     def encoding(self) -> str:
-        return str(self.workspace.position_encoding or "utf-16")
+        # pygls gives the enum when it picks the default: str() of it would be
+        # "PositionEncodingKind.Utf16", which no position code recognises.
+        encoding = self.workspace.position_encoding or "utf-16"
+        return str(getattr(encoding, "value", encoding))
 
     def log(self, message: str, warning: bool = False, error: bool = False) -> None:
         kind = types.MessageType.Error if error else types.MessageType.Warning if warning else None

@@ -92,3 +92,42 @@ def test_completion_documentation_follows_the_client_formats(session):
     _close(session.client, uri)
     assert result.items, "the tiny model answers this one"
     assert isinstance(result.items[0].documentation, str)
+
+
+def test_default_position_encoding_counts_utf16_units(session):
+    """Rebase + large-file test: with no positionEncodings offered, the server
+    named its encoding "PositionEncodingKind.Utf16" (str() of pygls' enum);
+    only a lucky `else` branch kept the default working, and the O(1) column
+    fast path sent it down the UTF-32 route (cursor one emoji too far)."""
+    uri = "file:///r/emoji.py"
+    open_doc(session.client, uri, "s = '😀' + x\n")
+    params = {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 8}}
+    prompt = session.run(custom(session.client, "codellamaLsp/prompt", params))
+    _close(session.client, uri)
+    assert prompt["prefix"] == "s = '😀'"
+
+
+def test_code_actions_in_a_document_with_a_lone_surrogate(session):
+    """Fuzz: listing code actions failed with UnicodeEncodeError (the syntax
+    layer mapped offsets with strict UTF-8), and counted a lone surrogate as
+    three characters (errors="replace"), shifting every later function."""
+    uri = "file:///r/half_emoji.py"
+    text = "x = '\ud83d\ud83d'\n\n\ndef f(a):\n    return a\n"
+    open_doc(session.client, uri, text)
+
+    def actions(line: int, character: int):
+        here = types.Position(line=line, character=character)
+        return session.run(
+            session.client.text_document_code_action_async(
+                types.CodeActionParams(
+                    text_document=types.TextDocumentIdentifier(uri=uri),
+                    range=types.Range(start=here, end=here),
+                    context=types.CodeActionContext(diagnostics=[]),
+                )
+            )
+        )
+
+    inside, outside = actions(4, 8), actions(0, 2)
+    _close(session.client, uri)
+    assert inside and all("f" in action.title for action in inside)
+    assert not outside

@@ -26,10 +26,11 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
 
 from . import reference_text as ref
-from .conftest import custom
+from .conftest import custom, plain
 from .lsp_session import Session
 
 pytestmark = pytest.mark.slow
+PROMPT = "codellamaLsp/prompt"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2000"))  # CI runs the default
 OPTIONS = {"model": "bundled", "maxNewTokens": 2, "contextWindow": 64}
 SNIPPETS = (
@@ -47,6 +48,7 @@ class Request:
     expect: str  # "ok" | "invalid" | "either"
     cancel: bool = False
     msg_id: str = field(default_factory=lambda: f"fuzz-{next(_ids)}")
+    split: tuple[str, str] | None = None  # the reference's (before, after) the cursor
 
 
 @dataclass
@@ -157,15 +159,27 @@ def _request(data: st.DataObject, script: Script, method: str, code_actions: boo
         )
     elif method == types.TEXT_DOCUMENT_COMPLETION:
         params = types.CompletionParams(text_document=doc, position=here)
+    elif method == PROMPT:
+        params = {
+            "textDocument": {"uri": script.uri},
+            "position": {"line": line, "character": character},
+        }
+        cancel = False
     else:
         if not code_actions:
             return
+        if expect == "invalid":
+            expect = "either"  # listing may answer "no actions" for what it cannot see
         params = types.CodeActionParams(
             text_document=doc,
             range=types.Range(start=here, end=here),
             context=types.CodeActionContext(diagnostics=[]),
         )
-    script.steps.append(Request(method, params, expect, cancel))
+    request = Request(method, params, expect, cancel)
+    if expect == "ok":
+        cut = ref.offset(text, line, character)
+        request.split = (text[:cut], text[cut:])
+    script.steps.append(request)
 
 
 def _open_close(data: st.DataObject, script: Script) -> None:
@@ -187,7 +201,9 @@ def build_script(data: st.DataObject, code_actions: bool) -> Script:
     script.steps.append(
         types.TextDocumentItem(uri=script.uri, language_id="python", version=1, text=script.text)
     )
-    ops = st.sampled_from(["change"] * 12 + ["inline"] * 2 + ["completion", "action", "close"])
+    ops = st.sampled_from(
+        ["change"] * 12 + ["inline"] * 2 + ["completion", "action", "prompt", "close"]
+    )
     for op in data.draw(st.lists(ops, max_size=10)):
         if op == "change":
             _change(data, script)
@@ -198,6 +214,7 @@ def build_script(data: st.DataObject, code_actions: bool) -> Script:
                 "inline": types.TEXT_DOCUMENT_INLINE_COMPLETION,
                 "completion": types.TEXT_DOCUMENT_COMPLETION,
                 "action": types.TEXT_DOCUMENT_CODE_ACTION,
+                "prompt": PROMPT,
             }[op]
             _request(data, script, method, code_actions)
     return script
@@ -249,6 +266,14 @@ def check_answer(request: Request, answer: Any) -> None:
         assert answer.is_incomplete
         for item in answer.items:
             assert item.text_edit.range.start == item.text_edit.range.end == here
+    elif request.method == PROMPT and request.split is not None:
+        # The prompt shows the text nearest the cursor: the server split where the spec does.
+        prompt, (before, after) = plain(answer), request.split
+        assert before.endswith(prompt["prefix"]) and after.startswith(prompt["suffix"]), (
+            request.params,
+            prompt["prefix"],
+            prompt["suffix"],
+        )
 
 
 @settings(
