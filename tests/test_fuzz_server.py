@@ -1,14 +1,16 @@
 """Fuzzing the real server over the LSP wire (hypothesis).
 
 Each example opens a document and plays a random script of incremental
-edits (multi-byte text, CRLF, lone CR, empty lines, edits at line ends,
-ranges past the end), inline completions, completions, code actions,
-cancellations, closes and re-opens, pipelined the way a fast typist's editor
-sends them. Then it checks that the server answered every request (a
-result, or a proper error when the request was invalid when sent), that its
-copy of the document equals an independent reference model of the same
-edits, and that it logged no unhandled exception. One server serves all
-examples; model calls are kept tiny (2 new tokens, 64-token window).
+edits (multi-byte text, CRLF, lone CR, lone surrogates, empty lines, edits
+at line ends, ranges past the end), inline completions, completions, code
+actions, `codellamaLsp/prompt` requests, cancellations, closes and
+re-opens, pipelined the way a fast typist's editor sends them. Then it
+checks that the server answered every request (a result, or a proper error
+when the request was invalid when sent), that each prompt was cut where the
+reference says the cursor is, that its copy of the document equals an
+independent reference model of the same edits, and that it logged no
+unhandled exception. One server serves all examples; model calls are kept
+tiny (2 new tokens, 64-token window).
 """
 
 from __future__ import annotations
