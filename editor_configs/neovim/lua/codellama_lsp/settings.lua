@@ -17,5 +17,6 @@ return {
   engine = "transformers",
   endpoint = "",
   apiToken = "",
+  postprocess = true,
   modelFamily = "auto",
 }
