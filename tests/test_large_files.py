@@ -8,8 +8,14 @@ character. Latency figures are printed by `benchmarks/large_files.py`.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from lsprotocol import types
+
+from lsp_server import filters
+from lsp_server.context import context_at
+from lsp_server.filters import brackets
 
 from .conftest import change, custom, inline, open_doc
 from .lsp_session import Session
@@ -96,3 +102,23 @@ def test_positions_inside_a_surrogate_pair(session):
     )
     assert completion.is_incomplete
     assert session.alarms(mark) == []
+
+
+def test_filters_scan_a_huge_cursor_line_once_per_request(monkeypatch):
+    """Regression (benchmarks/large_files.py): `is_complete`, called after every
+    decode step, re-scanned the whole cursor line for quotes: 0.3 s per token
+    on a 1 MB line. The scan is now a per-context layout fact."""
+    calls = []
+    scan = brackets.quote_state
+
+    def counting(line: str, *args):
+        calls.append(len(line))
+        return scan(line, *args)
+
+    for module in list(sys.modules.values()):
+        if module.__name__.startswith("lsp_server.filters") and hasattr(module, "quote_state"):
+            monkeypatch.setattr(module, "quote_state", counting)
+    ctx = context_at(ONE_LINE, 0, len(ONE_LINE), language_id="python")
+    for partial in (" ", " =", " = 1", " = 1;", " = 1; x"):
+        filters.is_complete(partial, ctx)
+    assert len([n for n in calls if n >= len(ONE_LINE)]) == 1
