@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
+from filters_oracle import program  # noqa: E402  (the same program as the filters' oracle)
 from lsp_client import BenchClient  # noqa: E402
 from lsprotocol import types  # noqa: E402
 from oracle_engine import load_cases  # noqa: E402
@@ -53,14 +54,6 @@ FILES = (
 )
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 _TOK = FimTokenizer.from_file(BUNDLED_MODEL / "tokenizer.json")  # the oracle's tokenizer
-
-
-def program(case: dict, completion: str) -> str:
-    """The program that passes when `completion` fills the hole correctly."""
-    return (
-        f"{case['prompt']}{completion}{case['suffix']}\n{case['test']}\n"
-        f"check({case['entry_point']})\n"
-    )
 
 
 def hole_position(prompt: str) -> tuple[int, int]:
