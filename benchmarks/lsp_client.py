@@ -1,10 +1,14 @@
-"""A small LSP client for benchmarks: the real server as a subprocess over stdio."""
+"""A small LSP client for benchmarks: the real server as a subprocess over stdio.
+
+The server's stderr is drained into `stderr`, so a chatty server never blocks
+on a full pipe during a long run, and benchmarks can count what it logged.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +37,14 @@ class BenchClient:
         self.command = command or [sys.executable, "-m", "lsp_server", "serve"]
         self.client = LanguageClient("codellama-lsp-bench", "0")
         self.messages: list[str] = []
+        self.stderr = ""
+        self._drain: asyncio.Task | None = None
         for method in (types.WINDOW_LOG_MESSAGE, types.WINDOW_SHOW_MESSAGE):
             self.client.feature(method)(lambda params: self.messages.append(params.message))
 
     async def __aenter__(self) -> BenchClient:
         await self.client.start_io(*self.command, env=SERVER_ENV)
+        self._drain = asyncio.ensure_future(self._read_stderr())
         caps = types.ClientCapabilities(
             window=types.WindowClientCapabilities(work_done_progress=False),
             text_document=types.TextDocumentClientCapabilities(
@@ -49,19 +56,42 @@ class BenchClient:
         )
         self.client.initialized(types.InitializedParams())
         while (await self.stats())["state"] not in ("ready", "failed"):
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.client.shutdown_async(None)
         self.client.exit(None)
         await self.client.stop()
+        if self._drain is not None:
+            await asyncio.wait([self._drain], timeout=5)
+
+    async def _read_stderr(self) -> None:
+        stream = self.client._server.stderr  # type: ignore[union-attr]
+        while line := await stream.readline():
+            self.stderr += line.decode("utf-8", "replace")
 
     async def custom(self, method: str, params: dict[str, Any]) -> Any:
         return plain(await self.client.protocol.send_request_async(method, params))
 
     async def stats(self) -> dict[str, Any]:
         return await self.custom("codellamaLsp/stats", {})
+
+    async def configure(self, **settings: Any) -> None:
+        """Change settings the way an editor does, and wait until they apply."""
+        self.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"codellamaLsp": settings})
+        )
+        while True:
+            current = (await self.stats())["settings"]
+            if all(current[k] == v for k, v in settings.items()):
+                return
+            await asyncio.sleep(0.01)
+
+    def close(self, uri: str) -> None:
+        self.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri))
+        )
 
     def open(self, uri: str, text: str, language: str = "python") -> None:
         self.client.text_document_did_open(

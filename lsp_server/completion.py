@@ -68,7 +68,9 @@ class CompletionService:
             temperature=settings.temperature,
             top_p=settings.topP,
             cache_key=key if settings.kvReuse else None,
-            should_stop=lambda text: filters.is_complete(text, ctx),
+            should_stop=(lambda text: filters.is_complete(text, ctx))
+            if settings.postprocess
+            else None,
         )
 
     def text_prompt(self, ctx: CompletionContext, settings: Settings) -> Prompt:
@@ -80,8 +82,12 @@ class CompletionService:
             ctx.prefix, ctx.suffix, budget, settings.fimOrder, settings.prefixShare
         )
 
-    def finish(self, ctx: CompletionContext, result: GenerationResult) -> Suggestion:
-        return Suggestion(filters.postprocess(result.text, ctx), result.text, "model", result)
+    def finish(
+        self, ctx: CompletionContext, result: GenerationResult, postprocess: bool = True
+    ) -> Suggestion:
+        """The suggestion for a finished generation; raw text when `postprocess` is off."""
+        text = filters.postprocess(result.text, ctx) if postprocess else result.text
+        return Suggestion(text, result.text, "model", result)
 
     def complete(
         self,
@@ -92,4 +98,4 @@ class CompletionService:
     ) -> Suggestion:
         """The whole pipeline, blocking (the command line; tests)."""
         result = self.engine.generate(self.request(ctx, settings, key), cancel or threading.Event())
-        return self.finish(ctx, result)
+        return self.finish(ctx, result, settings.postprocess)

@@ -86,15 +86,16 @@ def offset_at(
 
 def _line_span(text: str, line: int) -> tuple[int, int, bool]:
     """(start, end) of line `line` without its break; found=False past the end."""
-    if "\r" not in text:  # the common case, at str.find speed
-        start = 0
-        for _ in range(line):
-            nl = text.find("\n", start)
-            if nl < 0:
-                return 0, 0, False
-            start = nl + 1
+    if "\r" not in text or text.count("\r") == text.count("\r\n"):
+        # Only "\n" or "\r\n" breaks (nearly every file): lines start after "\n".
+        start = _nth_line_start(text, line)
+        if start < 0:
+            return 0, 0, False
         end = text.find("\n", start)
-        return start, len(text) if end < 0 else end, True
+        end = len(text) if end < 0 else end
+        if end > start and text[end - 1] == "\r":
+            end -= 1
+        return start, end, True
     start = 0
     breaks = _LINE_BREAK.finditer(text)
     for _ in range(line):
@@ -106,24 +107,60 @@ def _line_span(text: str, line: int) -> tuple[int, int, bool]:
     return start, len(text) if match is None else match.start(), True
 
 
+_CHUNK = 1 << 16
+
+
+def _nth_line_start(text: str, line: int) -> int:
+    """Offset just after the `line`-th "\n", or -1 if there are fewer.
+
+    Whole chunks are skipped with `str.count` (C speed): a keystroke near the
+    end of a 20 MB file costs milliseconds, not a Python loop over its lines.
+    """
+    start, left = 0, line
+    while left:
+        end = start + _CHUNK
+        count = text.count("\n", start, end)
+        if count >= left:
+            for _ in range(left):
+                start = text.find("\n", start) + 1
+            return start
+        if end >= len(text):
+            return -1
+        left -= count
+        start = end
+    return start
+
+
+def _one_unit_per_character(line_text: str, encoding: str) -> bool:
+    if encoding == "utf-32" or line_text.isascii():
+        return True
+    if encoding == "utf-16":
+        return len(line_text.encode("utf-16-le", "surrogatepass")) == 2 * len(line_text)
+    return False
+
+
+def _width(ch: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(ch.encode("utf-8", "surrogatepass"))
+    return 2 if encoding == "utf-16" and ord(ch) > 0xFFFF else 1
+
+
 def _column_to_index(
     line_text: str, character: int, encoding: str, line: int, clamp: bool = False
 ) -> int:
-    if encoding == "utf-32":
-        units = [1] * len(line_text)
-    elif encoding == "utf-8":
-        units = [len(ch.encode("utf-8")) for ch in line_text]
+    if _one_unit_per_character(line_text, encoding):  # O(1): a 1 MB line stays cheap
+        if character <= len(line_text):
+            return character
+        total = len(line_text)
     else:
-        units = [2 if ord(ch) > 0xFFFF else 1 for ch in line_text]
-    total = 0
-    for index, width in enumerate(units):
-        if total == character:
-            return index
-        if total + width > character:
-            # Inside a surrogate pair or a multi-byte character: snap back to
-            # the start of that character rather than split it.
-            return index
-        total += width
+        total = 0
+        for index, ch in enumerate(line_text):
+            width = _width(ch, encoding)
+            if character < total + width:
+                # At this character, or inside its surrogate pair or UTF-8
+                # bytes: snap back to its start rather than split it.
+                return index
+            total += width
     if total == character or clamp:
         return len(line_text)
     raise PositionError(
@@ -137,8 +174,8 @@ def index_to_column(line_text: str, index: int, encoding: str = "utf-16") -> int
     if encoding == "utf-32":
         return len(part)
     if encoding == "utf-8":
-        return len(part.encode("utf-8"))
-    return len(part.encode("utf-16-le")) // 2
+        return len(part.encode("utf-8", "surrogatepass"))
+    return len(part.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def context_at(

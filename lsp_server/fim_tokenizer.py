@@ -15,6 +15,7 @@ Text without those strings encodes exactly as before.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,14 @@ CONTROL_IDS = frozenset({0, 1, 2, *range(32000, 32016)})
 # removes sentencepiece's dummy leading "▁" (Meta's `encode_infilling`).
 _SMILE = "☺"
 _SMILE_ID = 31171
+# A lone UTF-16 surrogate (a JSON "\ud83d" escape from the editor, e.g. half
+# of a pasted emoji) is a valid Python str character but not encodable text.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str) -> str:
+    """`text` with lone surrogates as U+FFFD: one character for one, so offsets hold."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -58,13 +67,13 @@ class FimTokenizer:
         """Plain sentencepiece encoding (with the dummy leading `▁`)."""
         if not text:
             return []
-        return self._safe.encode(text, add_special_tokens=False).ids
+        return self._safe.encode(_encodable(text), add_special_tokens=False).ids
 
     def encode_infilling(self, text: str) -> list[int]:
         """Encoding without the dummy leading `▁`: Meta's `encode_infilling`."""
         if not text:
             return []
-        return self._safe.encode(_SMILE + text, add_special_tokens=False).ids[2:]
+        return self._safe.encode(_SMILE + _encodable(text), add_special_tokens=False).ids[2:]
 
     def encode_with_offsets(
         self, text: str, infilling: bool = False
@@ -72,6 +81,7 @@ class FimTokenizer:
         """Ids and their character spans in `text` (for cutting at a token)."""
         if not text:
             return [], []
+        text = _encodable(text)
         if not infilling:
             enc = self._safe.encode(text, add_special_tokens=False)
             return enc.ids, list(enc.offsets)

@@ -7,8 +7,13 @@ server's handlers for those notifications, if any.
 
 from __future__ import annotations
 
+import logging
+
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
 from pygls.protocol import LanguageServerProtocol, lsp_method
+
+log = logging.getLogger(__name__)
 
 
 class DocumentProtocol(LanguageServerProtocol):
@@ -34,3 +39,23 @@ class DocumentProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
         self._server.documents.close(params.text_document.uri)
         yield from self._user(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+
+class _AnsweredErrors(logging.Filter):
+    """Keep clients' mistakes out of the error log.
+
+    pygls logs every error response with `logger.exception`, so a request for
+    a closed document or a position past the end printed an ERROR and a
+    traceback, as if the server had crashed. Those requests already get a
+    clear InvalidParams (or RequestCancelled) answer: one info line is enough.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, (JsonRpcInvalidParams, JsonRpcRequestCancelled)):
+            log.info("answered with an error: %s", exc)
+            return False
+        return True
+
+
+logging.getLogger("pygls.protocol.json_rpc").addFilter(_AnsweredErrors())

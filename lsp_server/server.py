@@ -54,7 +54,10 @@ class CodeLlamaServer(LanguageServer):
 
     @property
     def encoding(self) -> str:
-        return str(self.workspace.position_encoding or "utf-16")
+        # pygls gives the enum when it picks the default: str() of it would be
+        # "PositionEncodingKind.Utf16", which no position code recognises.
+        encoding = self.workspace.position_encoding or "utf-16"
+        return str(getattr(encoding, "value", encoding))
 
     def log(self, message: str, warning: bool = False, error: bool = False) -> None:
         kind = types.MessageType.Error if error else types.MessageType.Warning if warning else None
@@ -105,8 +108,10 @@ class CodeLlamaServer(LanguageServer):
         except PositionError as exc:
             raise JsonRpcInvalidParams(f"invalid position in {uri}: {exc}") from None
 
-    async def suggest(self, uri: str, position: types.Position) -> Suggestion | None:
-        ctx = self.context(uri, position)
+    async def suggest(
+        self, uri: str, position: types.Position, ctx: CompletionContext | None = None
+    ) -> Suggestion | None:
+        ctx = ctx or self.context(uri, position)
         service = self.models.service
         if service is not None and (rest := service.typing.lookup(uri, ctx)) is not None:
             self.stats["typed_through"] += 1
@@ -149,7 +154,7 @@ class CodeLlamaServer(LanguageServer):
         if result is None or result.stop_reason == "cancelled":
             self.stats["cancelled"] += 1
             return None
-        suggestion = service.finish(ctx, result)
+        suggestion = service.finish(ctx, result, settings.postprocess)
         service.typing.remember(uri, ctx, suggestion.text)
         self.stats["last"] = {
             "model_seconds": result.model_seconds,
@@ -210,7 +215,10 @@ def create_server() -> CodeLlamaServer:
         types.CompletionOptions(trigger_characters=[".", "(", " "], resolve_provider=False),
     )
     async def completion(ls: CodeLlamaServer, params: types.CompletionParams):
-        suggestion = await ls.suggest(params.text_document.uri, params.position)
+        # The context is taken before awaiting: the document may change or
+        # close while the model runs, and the answer belongs to this request.
+        ctx = ls.context(params.text_document.uri, params.position)
+        suggestion = await ls.suggest(params.text_document.uri, params.position, ctx)
         if not suggestion or not suggestion.text:
             return types.CompletionList(is_incomplete=True, items=[])
         text = suggestion.text
@@ -223,8 +231,7 @@ def create_server() -> CodeLlamaServer:
             documentation=_documentation(ls, text),
             text_edit=types.TextEdit(range=here, new_text=text),
             insert_text_format=types.InsertTextFormat.PlainText,
-            filter_text=ls.context(params.text_document.uri, params.position).line_prefix.strip()
-            + text,
+            filter_text=ctx.line_prefix.strip() + text,
             sort_text="0",
         )
         return types.CompletionList(is_incomplete=True, items=[item])
@@ -238,6 +245,7 @@ def create_server() -> CodeLlamaServer:
             "model": ls.models.description,
             "superseded": ls.worker.superseded,
             "shared_generations": ls.inflight.joined,
+            "max_generating": ls.worker.max_running,  # most jobs ever in flight at once: 1
             "settings": ls.settings.values,
         }
 

@@ -88,6 +88,11 @@ SETTINGS: dict[str, Spec] = {
     "apiToken": Spec(
         "", "Token for the remote engine (or the CODELLAMA_LSP_API_TOKEN environment variable)."
     ),
+    "postprocess": Spec(
+        True,
+        "Clean up raw model output (cut at the end of the block, drop repeats of the "
+        "code after the cursor, ...). Off shows the raw middle: for benchmarks and debugging.",
+    ),
     "modelFamily": Spec(
         "auto",
         "Prompt family; `auto` detects it from the model.",
@@ -160,7 +165,7 @@ def _coerce(name: str, spec: Spec, raw: Any) -> Any:
     kind = spec.kind
     if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
         raw = float(raw)
-    if (isinstance(raw, bool) and kind is not bool) or not isinstance(raw, kind):
+    if isinstance(raw, bool) is not (kind is bool) or not isinstance(raw, kind):
         raise ValueError(f"'{name}' must be a {kind.__name__}, got {raw!r}")
     if spec.choices and raw not in spec.choices:
         raise ValueError(f"'{name}' must be one of {', '.join(spec.choices)}; got {raw!r}")

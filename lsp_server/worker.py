@@ -22,6 +22,9 @@ class Worker:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codellama-model")
         self._latest: dict[str, threading.Event] = {}
         self.superseded = 0
+        self.running = 0
+        self.max_running = 0  # checked by the load tests: one thread, so never above 1
+        self._count_lock = threading.Lock()
 
     async def run(self, key: str | None, job: Callable[[threading.Event], T]) -> T:
         """Run `job(cancel_event)` on the worker; a later job for `key` cancels this one."""
@@ -33,7 +36,7 @@ class Worker:
                 self.superseded += 1
             self._latest[key] = cancel
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._pool, _unless_cancelled, job, cancel)
+        future = loop.run_in_executor(self._pool, self._execute, job, cancel)
         try:
             return await future
         except asyncio.CancelledError:
@@ -58,10 +61,17 @@ class Worker:
         self.cancel_all()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-
-def _unless_cancelled(job: Callable[[threading.Event], T], cancel: threading.Event) -> T | None:
-    # A job superseded while still queued never touches the model.
-    return None if cancel.is_set() else job(cancel)
+    def _execute(self, job: Callable[[threading.Event], T], cancel: threading.Event) -> T | None:
+        if cancel.is_set():
+            return None  # superseded while still queued: never touches the model
+        with self._count_lock:
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+        try:
+            return job(cancel)
+        finally:
+            with self._count_lock:
+                self.running -= 1
 
 
 def _cancel(event: threading.Event) -> None:

@@ -24,7 +24,6 @@ from lsp_server.filters.brackets import (
     CLOSERS,
     OPENERS,
     code_brackets,
-    quote_state,
     string_end,
 )
 from lsp_server.filters.cuts import Cut, apply_cuts, lines, pending
@@ -87,7 +86,7 @@ def _bracket_cuts(text: str, ctx: CompletionContext) -> list[Cut]:
     inner: list[str] = []  # brackets opened by the completion itself
     facts = layout(ctx)
     enclosing = Enclosing(facts)
-    quote = quote_state(ctx.line_prefix, lang)
+    quote = facts.cursor_quote
     if facts.closing_quote:
         # The cursor is in a string the line closes after it: the completion
         # must not close it too (`warn("|", name)` ← `oops")`).

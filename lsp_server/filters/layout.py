@@ -58,6 +58,10 @@ class Layout:
     suffix_closes: int
     # The quote of the string the cursor is in, when the cursor line closes it.
     closing_quote: str | None
+    # The quote of the string the cursor is in, if any. Scanned once per
+    # context: the cursor line may be a 1 MB minified file, and filters run
+    # after every decode step.
+    cursor_quote: str | None
 
 
 class Enclosing:
@@ -87,14 +91,16 @@ def _layout(ctx: CompletionContext) -> Layout:
     indented = is_indent_language(ctx)
     following = _following_line(ctx)
     open_brackets = _open_brackets(ctx)
+    quote = quote_state(ctx.line_prefix, ctx.language_id)
     return Layout(
         indented=indented,
         inserts_before_code=is_blank(ctx.line_prefix) and not is_blank(ctx.line_suffix),
         limit=_scope_limit(ctx, indented, following),
         following=following,
         open_brackets=open_brackets,
-        suffix_closes=_suffix_closes(ctx, open_brackets),
-        closing_quote=_closing_quote(ctx),
+        suffix_closes=_suffix_closes(ctx, open_brackets, quote),
+        closing_quote=_closing_quote(ctx, quote),
+        cursor_quote=quote,
     )
 
 
@@ -197,7 +203,7 @@ def _without_docstrings(code: str) -> str:
     return _TRIPLE_QUOTED.sub("", code)
 
 
-def _suffix_closes(ctx: CompletionContext, open_brackets: str) -> int:
+def _suffix_closes(ctx: CompletionContext, open_brackets: str, quote: str | None) -> int:
     """How many of the brackets open at the cursor the suffix closes."""
     if not open_brackets:
         return 0
@@ -212,8 +218,7 @@ def _suffix_closes(ctx: CompletionContext, open_brackets: str) -> int:
         upcoming = _without_docstrings(upcoming)
     inner: list[str] = []
     closed = 0
-    quote = quote_state(ctx.line_prefix, ctx.language_id)  # the cursor may be in a string
-    for line in upcoming.split("\n"):
+    for line in upcoming.split("\n"):  # `quote`: the cursor may be in a string
         for _, ch in code_brackets(line, ctx.language_id, quote):
             if ch in OPENERS:
                 inner.append(ch)
@@ -227,8 +232,7 @@ def _suffix_closes(ctx: CompletionContext, open_brackets: str) -> int:
     return closed
 
 
-def _closing_quote(ctx: CompletionContext) -> str | None:
-    quote = quote_state(ctx.line_prefix, ctx.language_id)
+def _closing_quote(ctx: CompletionContext, quote: str | None) -> str | None:
     if quote and string_end(ctx.line_suffix, quote) is not None:
         return quote
     return None

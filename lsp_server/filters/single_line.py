@@ -11,7 +11,7 @@ typed by the model ends the line early too.
 from __future__ import annotations
 
 from lsp_server.context import CompletionContext
-from lsp_server.filters.brackets import code_brackets, quote_state
+from lsp_server.filters.brackets import code_brackets
 from lsp_server.filters.cuts import Cut, apply_cuts
 from lsp_server.filters.layout import is_blank, layout
 
@@ -40,7 +40,7 @@ def _header_colon(line: str, ctx: CompletionContext) -> int | None:
     if not facts.indented or facts.open_brackets or not ctx.line_suffix.rstrip().endswith(":"):
         return None
     depth = 0
-    quote = quote_state(ctx.line_prefix, ctx.language_id)
+    quote = facts.cursor_quote
     for col, ch in code_brackets(line, ctx.language_id, quote, wanted="()[]{}:"):
         if ch == ":" and depth == 0:
             return col

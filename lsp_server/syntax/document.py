@@ -36,13 +36,14 @@ class ParsedDocument:
         """String index of a byte offset (a tree-sitter node boundary)."""
         if self._ascii:
             return byte
-        return len(self.data[:byte].decode("utf-8", errors="replace"))
+        # surrogatepass: `data` was encoded that way (a lone surrogate is 3 bytes, 1 index)
+        return len(self.data[:byte].decode("utf-8", errors="surrogatepass"))
 
     def byte(self, index: int) -> int:
         """Byte offset of a string index."""
         if self._ascii:
             return index
-        return len(self.text[:index].encode("utf-8"))
+        return len(self.text[:index].encode("utf-8", errors="surrogatepass"))
 
     def node_text(self, node: tree_sitter.Node) -> str:
         return self.data[node.start_byte : node.end_byte].decode("utf-8", errors="replace")

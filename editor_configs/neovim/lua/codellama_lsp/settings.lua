@@ -18,5 +18,6 @@ return {
   engine = "transformers",
   endpoint = "",
   apiToken = "",
+  postprocess = true,
   modelFamily = "auto",
 }

@@ -1,0 +1,225 @@
+"""HumanEval infilling pass@1 through the real language server, filters on and off.
+
+For each problem the document `prompt + suffix` is opened in the server (a
+subprocess on stdio), an inline completion is asked at the hole (an LSP
+UTF-16 position), the answer is inserted, and the problem's tests run in a
+sandbox (`sandbox.py`). Every problem is asked twice, with the `postprocess`
+setting on and off, in the same server.
+
+    python benchmarks/humaneval_infill.py                      # bundled model
+    python benchmarks/humaneval_infill.py --engine oracle      # canonical middles (+ run-on)
+    python benchmarks/humaneval_infill.py --model codellama/CodeLlama-7b-hf --device cuda
+    python benchmarks/humaneval_infill.py --data my.jsonl --limit 50
+
+With `--engine oracle` the server answers each problem's canonical middle,
+alone and followed by each kind of run-on text (`oracle_runon.py`). Two
+plumbing checks are printed beside the pass rates: `misses` (prompts the
+oracle did not recognise: the server cut the document at the wrong place)
+and `≠ in-process` (answers that differ from running the filters on the
+same raw text in this process: early stopping or transport changed them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import platform
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from filters_oracle import program  # noqa: E402  (the same program as the filters' oracle)
+from lsp_client import BenchClient  # noqa: E402
+from lsprotocol import types  # noqa: E402
+from oracle_engine import load_cases  # noqa: E402
+from oracle_runon import VARIANTS, runon  # noqa: E402
+from sandbox import Sandbox  # noqa: E402
+
+from lsp_server.context import CompletionContext  # noqa: E402
+from lsp_server.filters import postprocess  # noqa: E402
+from lsp_server.fim_tokenizer import FimTokenizer  # noqa: E402
+from lsp_server.model_loader import BUNDLED_MODEL  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "eval" / "human-eval-infilling"
+FILES = (
+    DATA / "HumanEval-SingleLineInfilling.jsonl.gz",
+    DATA / "HumanEval-RandomSpanInfillingLight.jsonl.gz",
+)
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+_TOK = FimTokenizer.from_file(BUNDLED_MODEL / "tokenizer.json")  # the oracle's tokenizer
+
+
+def hole_position(prompt: str) -> tuple[int, int]:
+    """LSP (line, UTF-16 character) of the end of `prompt`."""
+    lines = _LINE_BREAK.split(prompt)
+    return len(lines) - 1, len(lines[-1].encode("utf-16-le")) // 2
+
+
+@dataclass
+class Tally:
+    """Pass counts of one (file, run) row, filters on and off."""
+
+    cases: int = 0
+    passed: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
+    differs: int = 0  # oracle only: answers ≠ in-process filters on the same raw text
+    seconds: list[float] = field(default_factory=list)
+
+    def rate(self, on: bool) -> str:
+        return f"{self.passed[on] / self.cases:.1%}" if self.cases else "-"
+
+
+async def run_server(
+    command: list[str],
+    settings: dict,
+    files: list[tuple[str, list[dict]]],
+    sandbox: Sandbox,
+    variant: str | None,
+) -> tuple[dict[str, Tally], int]:
+    """Ask every problem with filters on, then off, in one server; (tallies, oracle misses)."""
+    tallies = {name: Tally(cases=len(cases)) for name, cases in files}
+    pending: list[tuple[Tally, bool, asyncio.Task[bool]]] = []
+    async with BenchClient(settings, command) as client:
+        info = await client.stats()
+        if info["state"] != "ready":
+            raise SystemExit(f"the server could not load its model: {info['error']}")
+        for on in (True, False):
+            await client.configure(postprocess=on)
+            for name, cases in files:
+                tally = tallies[name]
+                for case in cases:
+                    line, character = hole_position(case["prompt"])
+                    uri = "file:///humaneval/" + re.sub(r"[^\w.-]", "_", case["task_id"]) + ".py"
+                    started = time.perf_counter()
+                    text = await complete(
+                        client, uri, case["prompt"] + case["suffix"], line, character
+                    )
+                    if on:
+                        tally.seconds.append(time.perf_counter() - started)
+                    expected = variant and _expected(case, variant, on, settings["maxNewTokens"])
+                    if variant is not None and text != expected:
+                        tally.differs += 1
+                    pending.append((tally, on, sandbox.passes(program(case, text))))
+        misses = client.stderr.count("matches no problem")
+    for tally, on, verdict in pending:
+        tally.passed[on] += await verdict
+    return tallies, misses
+
+
+async def complete(client: BenchClient, uri: str, text: str, line: int, character: int) -> str:
+    """Open `text`, take the inline completion at (line, character), close it."""
+    client.open(uri, text)
+    try:
+        items = await client.inline(uri, line, character)
+    finally:
+        client.close(uri)
+    if not items:
+        return ""
+    items = items.items if isinstance(items, types.InlineCompletionList) else items
+    here = types.Position(line=line, character=character)
+    if items[0].range is not None and (items[0].range.start, items[0].range.end) != (here, here):
+        raise AssertionError(f"{uri}: the suggestion replaces {items[0].range}, not the cursor")
+    insert = items[0].insert_text
+    return insert if isinstance(insert, str) else insert.value
+
+
+def _expected(case: dict, variant: str, on: bool, max_new_tokens: int) -> str:
+    """What a lossless server returns for the oracle: the filters' answer on the raw text."""
+    middle = case["canonical_solution"]
+    raw = middle if variant == "none" else runon(middle, case["prompt"], case["suffix"], variant)
+    raw = _TOK.decode_infilling(_TOK.encode_infilling(raw)[:max_new_tokens])
+    if not on:
+        return raw
+    return postprocess(raw, CompletionContext(case["prompt"], case["suffix"], "python"))
+
+
+def print_table(title: str, rows: list[tuple[str, str, Tally, int | None]]) -> None:
+    print(f"\n{title}\n")
+    print("| file | run | cases | filters on | filters off | plumbing | p50 s |")
+    print("|---|---|---:|---:|---:|---|---:|")
+    for name, run, t, misses in rows:
+        plumbing = "-" if misses is None else f"{misses} misses, {t.differs} ≠ in-process"
+        p50 = f"{statistics.median(t.seconds):.3f}" if t.seconds else "-"
+        rates = f"{t.rate(True)} | {t.rate(False)}"
+        print(f"| {name} | {run} | {t.cases} | {rates} | {plumbing} | {p50} |")
+
+
+def _merge(tallies: list[Tally]) -> Tally:
+    out = Tally(cases=sum(t.cases for t in tallies))
+    for t in tallies:
+        for on in (True, False):
+            out.passed[on] += t.passed[on]
+        out.differs += t.differs
+        out.seconds += t.seconds
+    return out
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    paths = [Path(p) for p in args.data] if args.data else list(FILES)
+    files = [(_short(p), load_cases(p)[: args.limit]) for p in paths]
+    sandbox = Sandbox(timeout=args.timeout, jobs=args.jobs)
+    max_new = args.max_new_tokens or (160 if args.engine == "oracle" else 64)
+    settings = {"maxNewTokens": max_new, "fimOrder": args.fim_order}
+    when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    machine = f"{platform.node()} ({platform.machine()}, {platform.processor() or 'cpu'})"
+    command_line = " ".join(["python", *sys.argv])
+    header = f"{when}, {machine}, `{command_line}`, {settings}"
+    isolation = "no network (unshare -rn)" if sandbox.network_isolated else "NETWORK NOT ISOLATED"
+    print(f"sandbox: {isolation}")
+    if args.engine == "oracle":
+        rows = []
+        by_variant: dict[str, dict[str, Tally]] = {}
+        for variant in ("none", *VARIANTS):
+            command = [sys.executable, str(ROOT / "benchmarks" / "oracle_engine.py")]
+            command += [a for p in paths for a in ("--data", str(p))] + ["--runon", variant]
+            tallies, misses = await run_server(command, settings, files, sandbox, variant)
+            by_variant[variant] = tallies
+            for name, _ in files:
+                rows.append((name, variant, tallies[name], misses))
+            print(f"  run-on {variant}: done", file=sys.stderr)
+        for name, _ in files:
+            merged = _merge([by_variant[v][name] for v in VARIANTS])
+            rows.append((name, "all run-on", merged, None))
+        print_table(f"HumanEval infilling, oracle engine ({header})", rows)
+    else:
+        settings.update(model=args.model, device=args.device)
+        command = [sys.executable, "-m", "lsp_server", "serve"]
+        tallies, _ = await run_server(command, settings, files, sandbox, None)
+        rows = [(name, args.model, tallies[name], None) for name, _ in files]
+        print_table(f"HumanEval infilling, model {args.model} ({header})", rows)
+    if sandbox.timeouts:
+        print(f"\n{sandbox.timeouts} programs timed out after {args.timeout}s")
+    return 0
+
+
+def _short(path: Path) -> str:
+    return path.name.removesuffix(".gz").removesuffix(".jsonl").removeprefix("HumanEval-")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engine", choices=("model", "oracle"), default="model")
+    parser.add_argument("--model", default="bundled", help="model setting (hub id, dir, bundled)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
+    parser.add_argument("--data", action="append", help="problems file (repeatable)")
+    parser.add_argument("--limit", type=int, default=None, help="first N problems per file")
+    parser.add_argument(
+        "--max-new-tokens",
+        type=int,
+        help="default: 64 (the server's default) for models; 160 for the oracle, whose "
+        "longest canonical middle is 129 tokens",
+    )
+    parser.add_argument("--fim-order", default="spm", choices=("spm", "psm"))
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per test program")
+    parser.add_argument("--jobs", type=int, default=2, help="test programs run at once")
+    return asyncio.run(main_async(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

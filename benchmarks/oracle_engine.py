@@ -1,0 +1,136 @@
+"""An oracle engine for the HumanEval-infilling benchmark (never shipped).
+
+It answers the canonical middle of the problem whose exact prompt ids it
+receives, optionally followed by run-on text (`oracle_runon.py`), and
+streams it token by token through the same stop checks as the real engine
+(`should_stop`, `max_new_tokens`, `cancel`). A prompt that matches no
+problem (the server cut the document at the wrong place, or budgeted it
+differently) gets an empty answer and is counted: lost cases then point at
+the prompt/context plumbing rather than at the filters.
+
+Run as the server itself, with the engine factory replaced:
+
+    python benchmarks/oracle_engine.py --data FILE.jsonl.gz [--runon VARIANT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from oracle_runon import VARIANTS, runon  # noqa: E402
+
+from lsp_server.engines.base import GenerationRequest, GenerationResult  # noqa: E402
+from lsp_server.fim_tokenizer import FimTokenizer  # noqa: E402
+from lsp_server.model_loader import BUNDLED_MODEL  # noqa: E402
+from lsp_server.prompt import fim_prompt_ids  # noqa: E402
+
+log = logging.getLogger("oracle")
+# Variants after which a real model does emit <EOT>; the others run to the limit.
+_ENDS_WITH_EOT = ("none", "suffix_lines")
+
+
+def load_cases(path: str | Path) -> list[dict]:
+    """Problems of a HumanEval-infilling file (.jsonl or .jsonl.gz)."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+class OracleEngine:
+    """Answers canonical middles, looked up by the exact prompt ids."""
+
+    name = "oracle"
+
+    def __init__(self, cases: list[dict], tokenizer: FimTokenizer, variant: str = "none") -> None:
+        if variant != "none" and variant not in VARIANTS:
+            raise ValueError(f"unknown run-on variant {variant!r}; expected none or {VARIANTS}")
+        self.tok = tokenizer
+        self.variant = variant
+        self.misses = 0
+        self._answers: dict[tuple[int, ...], dict] = {}
+        for case in cases:
+            for order in ("spm", "psm"):
+                key = tuple(fim_prompt_ids(tokenizer, case["prompt"], case["suffix"], order))
+                self._answers.setdefault(key, case)
+
+    def answer(self, ids: list[int]) -> str | None:
+        """The raw middle for a prompt, or None when the prompt is no problem's."""
+        case = self._answers.get(tuple(ids))
+        if case is None:
+            return None
+        middle = case["canonical_solution"]
+        if self.variant == "none":
+            return middle
+        return runon(middle, case["prompt"], case["suffix"], self.variant)
+
+    def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+        start = time.perf_counter()
+        ids = list(request.prompt.ids or [])
+        text = self.answer(ids)
+        result = GenerationResult(text="", prefill_tokens=len(ids))
+        if text is None:
+            self.misses += 1
+            log.warning(
+                "oracle: prompt of %d ids matches no problem (miss %d)", len(ids), self.misses
+            )
+            result.steps = 1
+            return result
+        out: list[int] = []
+        result.stop_reason = "eot" if self.variant in _ENDS_WITH_EOT else "length"
+        for token in self.tok.encode_infilling(text):
+            # Same order of checks as the transformers engine's decode loop.
+            result.steps += 1
+            out.append(token)
+            partial = self.tok.decode_infilling(out)
+            if request.should_stop is not None and request.should_stop(partial):
+                result.stop_reason = "stop"
+                break
+            if len(out) >= request.max_new_tokens:
+                result.stop_reason = "length"
+                break
+            if cancel.is_set():
+                result.stop_reason = "cancelled"
+                break
+        result.token_ids = out
+        result.text = self.tok.decode_infilling(out)
+        result.model_seconds = time.perf_counter() - start
+        return result
+
+    def close(self) -> None:
+        self._answers.clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The language server with the oracle engine.")
+    parser.add_argument("--data", action="append", required=True, help="problems file")
+    parser.add_argument("--runon", default="none", choices=("none", *VARIANTS))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+
+    import lsp_server.engines
+
+    def create_engine(settings, log=print):
+        tokenizer = FimTokenizer.from_file(BUNDLED_MODEL / "tokenizer.json")
+        cases = [case for path in args.data for case in load_cases(path)]
+        log(f"Oracle engine: {len(cases)} problems, run-on {args.runon}")
+        return OracleEngine(cases, tokenizer, args.runon), tokenizer
+
+    lsp_server.engines.create_engine = create_engine  # what ModelManager calls
+    from lsp_server.server import create_server
+
+    create_server().start_io()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
