@@ -9,7 +9,7 @@ skipped so `foo(")")` counts no bracket.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 CLOSERS = {")": "(", "]": "[", "}": "{"}
@@ -32,6 +32,23 @@ def code_brackets(
 
     `quote` is the string the line starts inside of, if any (see `quote_state`).
     """
+    return _scan(line, language_id, quote, wanted)
+
+
+def quote_state(line: str, language_id: str = "") -> str | None:
+    """The quote character `line` ends inside of, or None."""
+    scan = _scan(line, language_id, None, "")
+    try:
+        while True:
+            next(scan)
+    except StopIteration as end:
+        return end.value
+
+
+def _scan(
+    line: str, language_id: str, quote: str | None, wanted: str
+) -> Generator[tuple[int, str], None, str | None]:
+    """Yield `wanted` chars outside strings and comments; return the open quote at the end."""
     marker = comment_marker(language_id)
     i = 0
     n = len(line)
@@ -46,29 +63,9 @@ def code_brackets(
         elif ch in _QUOTES:
             quote = ch
         elif line.startswith(marker, i):
-            return
+            return None
         elif ch in wanted:
             yield i, ch
-        i += 1
-
-
-def quote_state(line: str, language_id: str = "") -> str | None:
-    """The quote character `line` ends inside of, or None."""
-    marker = comment_marker(language_id)
-    quote = None
-    i = 0
-    while i < len(line):
-        ch = line[i]
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-        elif ch in _QUOTES:
-            quote = ch
-        elif line.startswith(marker, i):
-            return None
         i += 1
     return quote
 
