@@ -20,13 +20,19 @@ import gzip
 import json
 import logging
 import sys
-import threading
 import time
 from pathlib import Path
 
 from benchmarks.oracle_runon import VARIANTS, runon
 from lsp_server.engines.transformers.loader import BUNDLED_MODEL
-from lsp_server.generation import GenerationRequest, GenerationResult
+from lsp_server.generation import (
+    CancelToken,
+    EngineInfo,
+    GenerationRequest,
+    GenerationResult,
+    StoppingCriteria,
+    StopReason,
+)
 from lsp_server.prompts.codellama_ids import fim_prompt_ids
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
 
@@ -48,6 +54,8 @@ class OracleEngine:
     """Answers canonical middles, looked up by the exact prompt ids."""
 
     name = "oracle"
+    prompt_kind = "ids"
+    last_path = ""
 
     def __init__(self, cases: list[dict], tokenizer: FimTokenizer, variant: str = "none") -> None:
         if variant != "none" and variant not in VARIANTS:
@@ -71,7 +79,7 @@ class OracleEngine:
             return middle
         return runon(middle, case["prompt"], case["suffix"], self.variant)
 
-    def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+    def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         start = time.perf_counter()
         ids = list(request.prompt.ids or [])
         text = self.answer(ids)
@@ -84,25 +92,29 @@ class OracleEngine:
             result.steps = 1
             return result
         out: list[int] = []
-        result.stop_reason = "eot" if self.variant in _ENDS_WITH_EOT else "length"
+        stopping = StoppingCriteria(request, cancel)  # the real engine's rule
+        result.stop_reason = StopReason.EOT if self.variant in _ENDS_WITH_EOT else StopReason.LENGTH
         for token in self.tok.encode_infilling(text):
-            # Same order of checks as the transformers engine's decode loop.
             result.steps += 1
+            cancel.step(result.steps)
             out.append(token)
-            partial = self.tok.decode_infilling(out)
-            if request.should_stop is not None and request.should_stop(partial):
-                result.stop_reason = "stop"
-                break
-            if len(out) >= request.max_new_tokens:
-                result.stop_reason = "length"
-                break
-            if cancel.is_set():
-                result.stop_reason = "cancelled"
+            stop, reason = stopping(self.tok.decode_infilling(out), len(out))
+            if stop:
+                result.stop_reason = reason or StopReason.EOT
                 break
         result.token_ids = out
         result.text = self.tok.decode_infilling(out)
         result.model_seconds = time.perf_counter() - start
         return result
+
+    def about(self) -> EngineInfo:
+        return EngineInfo(self.name)
+
+    def forget(self, key: str) -> None:
+        """Nothing is cached."""
+
+    def start_compile(self, done=None) -> bool:
+        return False
 
     def close(self) -> None:
         self._answers.clear()

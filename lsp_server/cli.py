@@ -83,6 +83,7 @@ def _language(path: str) -> str:
 
 
 def _load(settings: Settings):
+    from lsp_server.completion.prompter import make_prompter
     from lsp_server.completion.service import CompletionService
     from lsp_server.engines.factory import create_engine
     from lsp_server.engines.transformers.loader import ModelLoadError
@@ -93,25 +94,40 @@ def _load(settings: Settings):
     except ModelLoadError as exc:
         print(f"codellama-lsp: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
-    loaded = getattr(engine, "loaded", None)
-    return CompletionService(
-        engine, PromptBuilder(tokenizer), loaded.max_positions if loaded else 0
-    )
+    return CompletionService(engine, make_prompter(engine, PromptBuilder(tokenizer)))
+
+
+def _prompter(settings: Settings):
+    """The prompter the server would use; in process it needs only the tokenizer."""
+    from lsp_server.completion.prompter import IdsPrompter
+    from lsp_server.engines.transformers.loader import load_tokenizer, resolve_model
+    from lsp_server.prompts.codellama_ids import PromptBuilder
+
+    if settings.engine != "transformers":  # a remote server: ask it (no weights here)
+        return _load(settings).prompter
+    tok, max_positions = load_tokenizer(resolve_model(settings.model, settings.device)[0])
+    return IdsPrompter(PromptBuilder(tok), max_positions)
 
 
 def _print_prompt(ctx, settings: Settings, args) -> int:
-    from lsp_server.completion.service import CompletionService
-    from lsp_server.engines.transformers.loader import ModelLoadError, load_tokenizer, resolve_model
-    from lsp_server.prompts.codellama_ids import PromptBuilder
+    from lsp_server.engines.transformers.loader import ModelLoadError
+    from lsp_server.generation import EngineError
+    from lsp_server.prompts.families import FamilyError
 
     try:
-        tok, max_positions = load_tokenizer(resolve_model(settings.model, settings.device)[0])
-    except ModelLoadError as exc:
+        prompter = _prompter(settings)
+        prompt = prompter.completion(ctx, settings)  # same budget as the server
+    except (ModelLoadError, EngineError, FamilyError) as exc:
         print(f"codellama-lsp: {exc}", file=sys.stderr)
         return 1
-    # Same budget as the server; no engine is needed to build a prompt.
-    prompt = CompletionService(None, PromptBuilder(tok), max_positions).prompt(ctx, settings)  # type: ignore[arg-type]
-    print(json.dumps(prompt.ids) if args.ids else tok.decode(prompt.ids))
+    if args.ids:
+        if prompt.ids is None:
+            message = f"the {settings.engine} engine takes text, not ids"
+            print(f"codellama-lsp: {message}", file=sys.stderr)
+            return 2
+        print(json.dumps(prompt.ids))
+    else:
+        print(prompter.render(prompt))
     return 0
 
 
@@ -120,10 +136,17 @@ def _print_completion(ctx, settings: Settings, args) -> int:
 
     import torch
 
+    from lsp_server.generation import EngineError
+    from lsp_server.prompts.families import FamilyError
+
     torch.set_num_threads(min(torch.get_num_threads(), 4))
     service = _load(settings)
     started = time.perf_counter()
-    suggestion = service.complete(ctx, settings)
+    try:
+        suggestion = service.complete(ctx, settings)
+    except (EngineError, FamilyError) as exc:
+        print(f"codellama-lsp: {exc}", file=sys.stderr)
+        return 1
     elapsed = time.perf_counter() - started
     if args.json:
         result = suggestion.result
@@ -132,7 +155,8 @@ def _print_completion(ctx, settings: Settings, args) -> int:
                 {
                     "completion": suggestion.text,
                     "raw": suggestion.raw,
-                    "stop_reason": result.stop_reason if result else None,
+                    "stop_reason": str(result.stop_reason) if result else None,
+                    "filtered_by": suggestion.filtered_by,
                     "model_seconds": round(result.model_seconds, 4) if result else 0,
                     "seconds": round(elapsed, 4),
                 },

@@ -23,7 +23,6 @@ class Spec:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
-    nullable: bool = False
 
     @property
     def kind(self) -> type:

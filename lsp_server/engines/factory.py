@@ -42,6 +42,34 @@ def create_engine(settings: Settings, log=print) -> tuple[Engine, object]:
     return engine, loaded.tokenizer
 
 
+def create_instruct_engine(settings: Settings, log=print) -> tuple[Engine, object]:
+    """The engine of the Instruct model named by `settings.model` (the code actions).
+
+    In process it is a second model. An OpenAI-compatible server picks it by
+    name. A TGI endpoint serves one model: the Instruct model must be the one
+    it serves, which is checked when the server answers.
+    """
+    engine, tokenizer = create_engine(settings, log)
+    if settings.engine == "tgi":
+        from lsp_server.engines.remote.errors import RemoteError
+        from lsp_server.engines.remote.tgi import TgiEngine
+        from lsp_server.engines.transformers.loader import ModelLoadError
+
+        assert isinstance(engine, TgiEngine)
+        try:
+            served = engine.describe().model_id
+        except RemoteError:
+            return engine, tokenizer  # not up yet: the first request reports it
+        if served != settings.model:
+            engine.close()
+            raise ModelLoadError(
+                f"codellamaLsp.instructModel is {settings.model!r}, but the TGI server at "
+                f"{engine.client.url} serves {served!r}, and a TGI server serves one model. "
+                f"Set instructModel to {served!r} if it is an Instruct model, or leave it empty."
+            )
+    return engine, tokenizer
+
+
 def bundled_tokenizer_path() -> Path:
     """The Code Llama tokenizer shipped with the package (counts text-engine budgets)."""
     return _MODELS / "tiny-codellama-fim" / "tokenizer.json"

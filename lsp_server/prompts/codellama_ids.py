@@ -167,7 +167,7 @@ class PromptBuilder:
         total = prefix.count("\n") + 1
         keep = _snap_top(keep, total, snap)
         while True:
-            ids = self._join(prefix, lines[:keep], first_dummy=True)
+            ids = self._join(prefix, lines[:keep])
             if len(ids) <= room or keep == 1:
                 break
             keep = _snap_top(keep - 1, total, snap)
@@ -202,9 +202,7 @@ class PromptBuilder:
             ids.append(_NEWLINE)
         return text, ids
 
-    def _join(
-        self, prefix: str, lines: list[tuple[int, list[int]]], first_dummy: bool
-    ) -> list[int]:
+    def _join(self, prefix: str, lines: list[tuple[int, list[int]]]) -> list[int]:
         """Prefix ids from its kept lines (given nearest first), as `encode` gives."""
         top_start = lines[-1][0]
         top_end = prefix.find("\n", top_start)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from typing import Any
 
@@ -15,19 +14,23 @@ from pygls.lsp.server import LanguageServer
 from lsp_server import __version__
 from lsp_server.completion.context import CompletionContext, PositionError, context_at
 from lsp_server.completion.service import CompletionService, Suggestion
-from lsp_server.generation import EngineError, GenerationResult
+from lsp_server.generation import CancelToken, EngineError, GenerationResult, StopReason
 from lsp_server.prompts.families import FamilyError
+from lsp_server.server import code_actions, custom_methods
 from lsp_server.server.document_sync import DocumentProtocol
 from lsp_server.server.documents import Document, DocumentStore, UnknownDocument
 from lsp_server.server.inflight import Inflight
 from lsp_server.server.models import ModelManager
+from lsp_server.server.progress import Reporter
+from lsp_server.server.stats import LastCompletion, Stats
 from lsp_server.server.worker import Worker
 from lsp_server.settings import SECTION, Settings, SettingsError, unknown_keys
 
 log = logging.getLogger(__name__)
-STATS_METHOD = "codellamaLsp/stats"
-PROMPT_METHOD = "codellamaLsp/prompt"
-DOCUMENT_METHOD = "codellamaLsp/document"
+# Kept for callers of the old names; the definitions live in custom_methods.
+STATS_METHOD = custom_methods.STATS
+PROMPT_METHOD = custom_methods.PROMPT
+DOCUMENT_METHOD = custom_methods.DOCUMENT
 
 
 class CodeLlamaServer(LanguageServer):
@@ -41,16 +44,26 @@ class CodeLlamaServer(LanguageServer):
         self.documents = DocumentStore()
         self.settings = Settings()
         self.worker = Worker()
-        self.models = ModelManager(self)
-        self.stats: dict[str, Any] = {"model_calls": 0, "typed_through": 0, "cancelled": 0}
-        self._shown_errors: set[str] = set()
+        self.reporter = Reporter(self)
+        self.stats = Stats()
+        self.models = ModelManager(self.worker, self.reporter, lambda: self.settings, self.stats)
+        self.actions = code_actions.CodeActions(
+            self.documents,
+            self.worker,
+            self.models,
+            self.reporter,
+            settings=lambda: self.settings,
+            encoding=lambda: self.encoding,
+            roots=self._workspace_roots,
+            apply_edit=self._apply_edit,
+        )
         self.inflight: Inflight[Suggestion | None] = Inflight()
 
     # -- messages -------------------------------------------------------------
 
     @property
     def client_capabilities(self) -> types.ClientCapabilities | None:
-        return getattr(self.protocol, "client_capabilities", None)
+        return self.reporter.capabilities
 
     @property
     def encoding(self) -> str:
@@ -60,21 +73,26 @@ class CodeLlamaServer(LanguageServer):
         return str(getattr(encoding, "value", encoding))
 
     def log(self, message: str, warning: bool = False, error: bool = False) -> None:
-        kind = types.MessageType.Error if error else types.MessageType.Warning if warning else None
-        log.log(logging.ERROR if error else logging.WARNING if warning else logging.INFO, message)
-        self.window_log_message(
-            types.LogMessageParams(type=kind or types.MessageType.Info, message=message)
-        )
+        self.reporter.log(message, warning=warning, error=error)
 
     def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
-        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+        self.reporter.show(message, kind)
 
     def report_once(self, message: str) -> None:
         """An error the user should see once, not on every keystroke."""
-        self.log(message, error=True)
-        if message not in self._shown_errors:
-            self._shown_errors.add(message)
-            self.show(message, types.MessageType.Error)
+        self.reporter.report_once(message)
+
+    def _workspace_roots(self) -> list[str]:
+        roots = [f.uri for f in self.workspace.folders.values()]
+        if self.workspace.root_uri:
+            roots.append(self.workspace.root_uri)
+        return roots
+
+    async def _apply_edit(self, edit: types.WorkspaceEdit) -> bool:
+        result = await self.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label="Code Llama")
+        )
+        return bool(result and result.applied)
 
     # -- settings -------------------------------------------------------------
 
@@ -114,7 +132,7 @@ class CodeLlamaServer(LanguageServer):
         ctx = ctx or self.context(uri, position)
         service = self.models.service
         if service is not None and (rest := service.typing.lookup(uri, ctx)) is not None:
-            self.stats["typed_through"] += 1
+            self.stats.typed_through += 1
             return Suggestion(rest, rest, "typed-through")
         service = await self.models.ready()
         if service is None:
@@ -126,45 +144,44 @@ class CodeLlamaServer(LanguageServer):
     ) -> Suggestion | None:
         settings = self.settings
         started = time.perf_counter()
-        self.stats["model_calls"] += 1
+        stats = self.stats
+        stats.model_calls += 1
 
-        def job(cancel: threading.Event) -> GenerationResult:
+        def job(cancel: CancelToken) -> GenerationResult:
             # Built here: a remote engine may ask its server before the first prompt.
             request = service.request(ctx, settings, uri)
             result = service.engine.generate(request, cancel)
-            self.stats["generations"] = self.stats.get("generations", 0) + 1
-            self.stats["prefilled_tokens"] = (
-                self.stats.get("prefilled_tokens", 0) + result.prefill_tokens
-            )
-            if result.stop_reason == "cancelled":
-                self.stats["cancelled_steps"] = result.steps  # how fast it stopped
+            stats.generations += 1
+            stats.prefilled_tokens += result.prefill_tokens
+            if result.stop_reason == StopReason.CANCELLED:
+                stats.cancelled_steps = result.steps  # how fast it stopped
                 # Decode steps run after the cancel arrived (the promise: at most one).
-                after = result.steps - getattr(cancel, "steps_at_cancel", result.steps)
-                self.stats["cancel_lag_steps"] = after
+                stats.cancel_lag_steps = cancel.lag
             return result
 
         try:
             result = await self.worker.run(uri, job)
         except asyncio.CancelledError:
-            self.stats["cancelled"] += 1
+            stats.cancelled += 1
             raise
         except (EngineError, FamilyError) as exc:
-            self.report_once(str(exc))
+            self.reporter.report_once(str(exc))
             return None
-        if result is None or result.stop_reason == "cancelled":
-            self.stats["cancelled"] += 1
+        if result is None or result.stop_reason == StopReason.CANCELLED:
+            stats.cancelled += 1
             return None
         suggestion = service.finish(ctx, result, settings.postprocess)
         service.typing.remember(uri, ctx, suggestion.text)
-        self.stats["last"] = {
-            "model_seconds": result.model_seconds,
-            "worker_seconds": time.perf_counter() - started,
-            "prefill_tokens": result.prefill_tokens,
-            "reused_tokens": result.reused_tokens,
-            "steps": result.steps,
-            "stop_reason": result.stop_reason,
-            "path": getattr(service.engine, "last_path", ""),
-        }
+        stats.last = LastCompletion(
+            model_seconds=result.model_seconds,
+            worker_seconds=time.perf_counter() - started,
+            prefill_tokens=result.prefill_tokens,
+            reused_tokens=result.reused_tokens,
+            steps=result.steps,
+            stop_reason=str(result.stop_reason),
+            path=service.engine.last_path,
+            filtered_by=suggestion.filtered_by,
+        )
         return suggestion
 
 
@@ -187,8 +204,10 @@ def create_server() -> CodeLlamaServer:
         changes = params.settings
         if not changes:
             changes = await _pull_configuration(ls)
-        if changes and ls.apply_settings(changes) and ls.models.needs_reload(ls.settings):
-            ls.models.start(ls.settings)
+        if changes and ls.apply_settings(changes):
+            if ls.models.needs_reload(ls.settings):
+                ls.models.start(ls.settings)
+            await ls.models.settings_changed(ls.settings)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -196,9 +215,7 @@ def create_server() -> CodeLlamaServer:
         service = ls.models.service
         if service is not None:
             service.typing.forget(uri)
-            forget = getattr(service.engine, "forget", None)
-            if forget is not None:
-                await ls.worker.call_async(lambda: forget(uri))
+            await ls.worker.call_async(lambda: service.engine.forget(uri))
 
     @ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
@@ -236,57 +253,60 @@ def create_server() -> CodeLlamaServer:
         )
         return types.CompletionList(is_incomplete=True, items=[item])
 
-    @ls.feature(STATS_METHOD)
-    def stats(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
+    @ls.feature(custom_methods.STATS)
+    def stats(ls: CodeLlamaServer, params: Any) -> custom_methods.StatsResult:
+        instruct = ls.models.instruct_slot
         return {
-            **ls.stats,
+            **ls.stats.as_dict(),  # type: ignore[typeddict-item]
             "state": ls.models.state,
             "error": ls.models.error,
             "model": ls.models.description,
+            "instruct": {
+                "state": instruct.state,
+                "model": instruct.description,
+                "error": instruct.error,
+            },
             "superseded": ls.worker.superseded,
             "shared_generations": ls.inflight.joined,
             "max_generating": ls.worker.max_running,  # most jobs ever in flight at once: 1
             "settings": ls.settings.values,
         }
 
-    @ls.feature(PROMPT_METHOD)
-    async def prompt(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
+    @ls.feature(custom_methods.PROMPT)
+    async def prompt(ls: CodeLlamaServer, params: Any) -> custom_methods.PromptResult:
         """The exact prompt a completion here would send (why a suggestion looks wrong)."""
-        uri, position = _text_position(params)
+        uri, position = custom_methods.text_position(params)
         ctx = ls.context(uri, position)
         service = await ls.models.ready()
         if service is None:
             raise JsonRpcInvalidParams(f"no model is loaded: {ls.models.error}")
-        if getattr(service.engine, "prompt_kind", "ids") == "text":  # a remote engine
-            settings = ls.settings
-            try:
-                sent = await ls.worker.call_async(lambda: service.text_prompt(ctx, settings))
-            except (EngineError, FamilyError) as exc:
-                raise JsonRpcInvalidParams(str(exc)) from None
-            return {"ids": [], "text": sent.text, "engine": service.engine.name}
-        built = service.prompt(ctx, ls.settings)
-        text = service.builder.tok.decode(built.ids)
-        return {"ids": built.ids, "text": text, "prefix": built.prefix, "suffix": built.suffix}
+        settings, prompter = ls.settings, service.prompter
+        try:
+            # On the worker: a remote prompter may ask its server for its limits.
+            sent = await ls.worker.call_async(lambda: prompter.completion(ctx, settings))
+        except (EngineError, FamilyError) as exc:
+            raise JsonRpcInvalidParams(str(exc)) from None
+        return {
+            "kind": prompter.kind,
+            "engine": service.engine.name,
+            "ids": sent.ids or [],
+            "text": prompter.render(sent),
+            "prefix": sent.prefix,
+            "suffix": sent.suffix,
+        }
 
-    @ls.feature(DOCUMENT_METHOD)
-    def document(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
+    @ls.feature(custom_methods.DOCUMENT)
+    def document(ls: CodeLlamaServer, params: Any) -> custom_methods.DocumentResult:
         """The server's copy of a document (editors and tests check sync with it)."""
-        doc = ls.document(_attr(_attr(params, "textDocument"), "uri"))
+        doc = ls.document(custom_methods.text_document_uri(params))
         return {"text": doc.text, "version": doc.version}
 
     @ls.feature(types.SHUTDOWN)
     def shutdown(ls: CodeLlamaServer, params: Any) -> None:
         ls.worker.cancel_all()
 
-    _register_extensions(ls)
+    code_actions.register(ls, ls.actions)
     return ls
-
-
-def _register_extensions(ls: CodeLlamaServer) -> None:
-    """Features that live in their own packages (code actions, ...)."""
-    from lsp_server.server.code_actions import register as register_code_actions
-
-    register_code_actions(ls)
 
 
 def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent | str:
@@ -300,23 +320,6 @@ def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent | str:
     if types.MarkupKind.PlainText in formats:
         return types.MarkupContent(kind=types.MarkupKind.PlainText, value=text)
     return text
-
-
-def _attr(obj: Any, name: str) -> Any:
-    """Field of a custom request's params (pygls gives them as namedtuples)."""
-    value = getattr(obj, name, None) if not isinstance(obj, dict) else obj.get(name)
-    if value is None:
-        raise JsonRpcInvalidParams(f"missing '{name}'")
-    return value
-
-
-def _text_position(params: Any) -> tuple[str, types.Position]:
-    uri = _attr(_attr(params, "textDocument"), "uri")
-    pos = _attr(params, "position")
-    line, character = _attr(pos, "line"), _attr(pos, "character")
-    if not isinstance(line, int) or not isinstance(character, int):
-        raise JsonRpcInvalidParams("position.line and position.character must be integers")
-    return uri, types.Position(line=line, character=character)
 
 
 async def _pull_configuration(ls: CodeLlamaServer) -> Any:

@@ -15,14 +15,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from lsp_server.generation import GenerationRequest
+from lsp_server.generation import CancelToken, GenerationRequest
 from lsp_server.prompts.codellama_ids import PromptBuilder, fim_prompt_ids
 from lsp_server.prompts.families import detect
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
@@ -147,7 +146,7 @@ def test_openai_engine_completes_like_the_in_process_model(llama_server):
     tok = FimTokenizer.from_file(BUNDLED / "tokenizer.json")
     builder = TextPromptBuilder(detect("codellama/CodeLlama-7b-hf"), PromptBuilder(tok))
     prompt = builder.build(PREFIX, SUFFIX, 512, "psm")
-    result = engine.generate(GenerationRequest(prompt, max_new_tokens=12), threading.Event())
+    result = engine.generate(GenerationRequest(prompt, max_new_tokens=12), CancelToken())
     assert result.stop_reason in ("eot", "length")
 
     model = AutoModelForCausalLM.from_pretrained(BUNDLED, torch_dtype=torch.float32)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from lsp_server.engines.factory import create_remote_engine
-from lsp_server.generation import GenerationRequest, GenerationResult, Prompt
+from lsp_server.generation import CancelToken, GenerationRequest, GenerationResult, Prompt
 from lsp_server.settings import Settings
 
 # Short enough that failure tests finish quickly, long enough for a busy CI box.
@@ -35,4 +35,4 @@ def text_request(
 def run(
     engine, request: GenerationRequest, cancel: threading.Event | None = None
 ) -> GenerationResult:
-    return engine.generate(request, cancel or threading.Event())
+    return engine.generate(request, cancel or CancelToken())

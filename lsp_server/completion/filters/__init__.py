@@ -40,11 +40,26 @@ TRUNCATIONS: tuple[Callable[[str, CompletionContext], list[Cut]], ...] = (
 # Applied in order to the truncated text.
 CLEANUPS: tuple[Filter, ...] = (drop_unfinished, indent_fit, trim_whitespace, drop_trivial)
 
-__all__ = ["CLEANUPS", "TRUNCATIONS", "is_complete", "postprocess", "truncate"]
+__all__ = [
+    "CLEANUPS",
+    "TRUNCATIONS",
+    "filter_name",
+    "is_complete",
+    "postprocess",
+    "postprocess_traced",
+    "truncate",
+]
 
 
 def _cuts(text: str, ctx: CompletionContext) -> list[Cut]:
     return [cut for find in TRUNCATIONS for cut in find(text, ctx)]
+
+
+def filter_name(step: Callable) -> str:
+    """How stats name a filter: its module for a truncation, its function for a clean-up."""
+    if step.__name__ == "cuts":
+        return step.__module__.rsplit(".", 1)[-1]
+    return step.__name__
 
 
 def truncate(text: str, ctx: CompletionContext) -> str:
@@ -52,12 +67,33 @@ def truncate(text: str, ctx: CompletionContext) -> str:
     return apply_cuts(text, _cuts(text, ctx))
 
 
+def _truncate_traced(text: str, ctx: CompletionContext) -> tuple[str, str | None]:
+    """`truncate`, plus the name of the filter whose cut won (None: no cut)."""
+    best: tuple[int, str] | None = None
+    for find in TRUNCATIONS:
+        for cut in find(text, ctx):
+            if (cut.final or cut.applies) and (best is None or cut.pos < best[0]):
+                best = (cut.pos, filter_name(find))
+    if best is None or best[0] >= len(text):
+        return text, None
+    return text[: best[0]], best[1]
+
+
+def postprocess_traced(text: str, ctx: CompletionContext) -> tuple[str, list[str]]:
+    """`postprocess`, plus the filters that changed the text, in the order they ran."""
+    text, cut_by = _truncate_traced(text, ctx)
+    changed = [cut_by] if cut_by else []
+    for clean in CLEANUPS:
+        cleaned = clean(text, ctx)
+        if cleaned != text:
+            changed.append(filter_name(clean))
+        text = cleaned
+    return text, changed
+
+
 def postprocess(text: str, ctx: CompletionContext) -> str:
     """The insertion to show for raw model output `text`; "" when nothing is worth it."""
-    text = truncate(text, ctx)
-    for clean in CLEANUPS:
-        text = clean(text, ctx)
-    return text
+    return postprocess_traced(text, ctx)[0]
 
 
 def is_complete(text: str, ctx: CompletionContext) -> bool:

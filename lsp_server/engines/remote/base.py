@@ -18,9 +18,15 @@ from dataclasses import dataclass
 
 from lsp_server.engines.remote.errors import Cancelled, RemoteError
 from lsp_server.engines.remote.http_stream import HttpStream
-from lsp_server.generation import GenerationRequest, GenerationResult
+from lsp_server.generation import (
+    CancelToken,
+    EngineInfo,
+    GenerationRequest,
+    GenerationResult,
+    StoppingCriteria,
+    StopReason,
+)
 from lsp_server.prompts.families import ModelProfile, detect
-from lsp_server.prompts.text import cut_at_stop
 
 # Below this many prompt tokens a suggestion is not worth asking for.
 MIN_PROMPT_TOKENS = 16
@@ -52,6 +58,7 @@ class RemoteEngine:
 
     name = "remote"
     prompt_kind = "text"
+    last_path = ""
 
     def __init__(self, client: HttpStream, family: str = "auto") -> None:
         self.client = client
@@ -95,42 +102,37 @@ class RemoteEngine:
 
     # -- generation ---------------------------------------------------------
 
-    def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+    def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         """Stream the answer to a text prompt; see the module docstring for the stops."""
         prompt = request.prompt
         if prompt.text is None:
             raise ValueError(f"the {self.name} engine needs a text prompt (Prompt.text)")
         start = time.perf_counter()
-        text, steps, prompt_tokens, reason = "", 0, 0, ""
-        stops = prompt.stop_strings
+        text, steps, prompt_tokens, reason = "", 0, 0, None
+        # The server counts the length (it ends with finish "length").
+        stopping = StoppingCriteria(request, cancel, count_length=False)
         try:
             with closing(self._stream(request, cancel)) as pieces:
                 for piece in pieces:
                     prompt_tokens = piece.prompt_tokens or prompt_tokens
-                    if piece.token_id is not None and (
-                        piece.special or piece.token_id in prompt.stop_ids
-                    ):
-                        reason = "eot"
+                    stop, reason = stopping.token(piece.token_id, piece.special)
+                    if stop:
                         break
                     steps += 1 if piece.text or piece.token_id is not None else 0
-                    text, hit = cut_at_stop(text + piece.text, stops)
+                    cancel.step(steps)
+                    text, hit = stopping.cut(text + piece.text)
                     if hit:
-                        reason = "eot"
+                        reason = StopReason.EOT
                         break
                     if piece.finish is not None:  # the last event: let the stream end
-                        reason = _FINISH.get(piece.finish, "eos")
+                        reason = _FINISH.get(piece.finish, StopReason.EOS)
                         continue
-                    if request.should_stop is not None and request.should_stop(
-                        _settled(text, stops)
-                    ):
-                        reason = "stop"
-                        break
-                    if cancel.is_set():
-                        reason = "cancelled"
+                    stop, reason = stopping(text, steps)
+                    if stop:
                         break
         except Cancelled:
-            reason = "cancelled"
-        if not reason:  # the stream ended without a last event
+            reason = StopReason.CANCELLED
+        if reason is None:  # the stream ended without a last event
             raise self.client.say.dropped()
         return GenerationResult(
             text=text,
@@ -139,6 +141,15 @@ class RemoteEngine:
             prefill_tokens=prompt_tokens,
             steps=steps,
         )
+
+    def about(self) -> EngineInfo:
+        return EngineInfo(self.name)
+
+    def forget(self, key: str) -> None:
+        """Nothing is cached here: the server keeps its own prefix cache."""
+
+    def start_compile(self, done=None) -> bool:
+        return False  # nothing to compile in this process
 
     def close(self) -> None:
         self.client.close()
@@ -158,17 +169,8 @@ class RemoteEngine:
 
 
 _FINISH = {
-    "length": "length",
-    "eos_token": "eos",
-    "stop_sequence": "eot",
-    "stop": "eot",
+    "length": StopReason.LENGTH,
+    "eos_token": StopReason.EOS,
+    "stop_sequence": StopReason.EOT,
+    "stop": StopReason.EOT,
 }
-
-
-def _settled(text: str, stops: tuple[str, ...]) -> str:
-    """`text` without a tail that may be the start of a stop string still arriving."""
-    for cut in range(min(len(text), max((len(s) for s in stops), default=0)), 0, -1):
-        tail = text[-cut:]
-        if any(s.startswith(tail) and s != tail for s in stops):
-            return text[:-cut]
-    return text

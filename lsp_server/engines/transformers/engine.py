@@ -32,7 +32,15 @@ from lsp_server.engines.transformers.growing_cache import cache_nbytes, new_cach
 from lsp_server.engines.transformers.kv_store import CachedPrompt, KVStore, common_prefix_len, crop
 from lsp_server.engines.transformers.loader import LoadedModel
 from lsp_server.engines.transformers.static_runner import StaticRunner, static_cache_bytes
-from lsp_server.generation import EngineError, GenerationRequest, GenerationResult
+from lsp_server.generation import (
+    CancelToken,
+    EngineError,
+    EngineInfo,
+    GenerationRequest,
+    GenerationResult,
+    StoppingCriteria,
+    StopReason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,7 @@ class TransformersEngine:
     """Generates with a loaded model; all calls come from one worker thread."""
 
     name = "transformers"
+    prompt_kind = "ids"
 
     def __init__(
         self,
@@ -79,7 +88,7 @@ class TransformersEngine:
 
     # -- the decode loop -------------------------------------------------------
 
-    def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+    def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         try:
             return self._generate(request, cancel)
         except torch.cuda.OutOfMemoryError as exc:
@@ -92,12 +101,12 @@ class TransformersEngine:
                 "or kvCacheMaxMB, or use quantization '4bit'."
             ) from exc
 
-    def _generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+    def _generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         ids = list(request.prompt.ids or [])
         if not ids:
             raise ValueError("the transformers engine needs prompt ids")
         start = time.perf_counter()
-        result = GenerationResult(text="", stop_reason="cancelled")
+        result = GenerationResult(text="", stop_reason=StopReason.CANCELLED)
         if cancel.is_set():
             return result
         with torch.inference_mode():
@@ -121,13 +130,13 @@ class TransformersEngine:
         session: _Session,
         request: GenerationRequest,
         ids: list[int],
-        cancel: threading.Event,
+        cancel: CancelToken,
         result: GenerationResult,
     ) -> None:
-        stops = set(request.prompt.stop_ids) or {
-            self.tokenizer.tokens.eot,
-            self.tokenizer.tokens.eos,
-        }
+        tokens = self.tokenizer.tokens
+        stopping = StoppingCriteria(
+            request, cancel, stop_ids=(tokens.eot, tokens.eos), eot_id=tokens.eot
+        )
         result.reused_tokens = session.reused
         result.prefill_tokens = len(ids) - session.reused
         logits = session.prefill(ids, cancel)
@@ -138,21 +147,13 @@ class TransformersEngine:
         while True:
             token = choose(logits)
             result.steps += 1
-            cancel.steps = result.steps  # type: ignore[attr-defined]  # for cancel-lag stats
-            if token in stops:
-                result.stop_reason = "eot" if token == self.tokenizer.tokens.eot else "eos"
-                return
-            out.append(token)
-            if request.should_stop is not None and request.should_stop(
-                self.tokenizer.decode_infilling(out)
-            ):
-                result.stop_reason = "stop"
-                return
-            if len(out) >= request.max_new_tokens:
-                result.stop_reason = "length"
-                return
-            if cancel.is_set():
-                result.stop_reason = "cancelled"
+            cancel.step(result.steps)  # for cancel-lag stats
+            stop, reason = stopping.token(token)
+            if not stop:
+                out.append(token)
+                stop, reason = stopping(self.tokenizer.decode_infilling(out), len(out))
+            if stop:
+                result.stop_reason = reason or StopReason.EOT
                 return
             logits = session.step(token)
 
@@ -227,6 +228,12 @@ class TransformersEngine:
         self.kv.forget(key)
         if self._static is not None:
             self._static.forget(key)
+
+    def about(self) -> EngineInfo:
+        loaded = self.loaded
+        return EngineInfo(
+            f"{loaded.name} on {loaded.device} ({loaded.dtype})", loaded.max_positions
+        )
 
     def close(self) -> None:
         self._closed = True
