@@ -27,12 +27,12 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
 
+from lsp_server.server.custom_methods import DOCUMENT, PROMPT
 from tests.support import reference_text as ref
 from tests.support.lsp import custom, plain
 from tests.support.lsp_session import Session
 
 pytestmark = pytest.mark.slow
-PROMPT = "codellamaLsp/prompt"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2000"))  # CI runs the default
 OPTIONS = {"model": "bundled", "maxNewTokens": 2, "contextWindow": 64}
 SNIPPETS = (
@@ -240,7 +240,7 @@ async def play(session: Session, script: Script) -> dict[str, Any]:
                 client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=step.msg_id))
     answers = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
     try:
-        doc = await custom(client, "codellamaLsp/document", {"textDocument": {"uri": script.uri}})
+        doc = await custom(client, DOCUMENT, {"textDocument": {"uri": script.uri}})
     except JsonRpcInvalidParams:
         doc = None
     if script.text is not None:

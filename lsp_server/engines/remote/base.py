@@ -143,7 +143,10 @@ class RemoteEngine:
         )
 
     def about(self) -> EngineInfo:
-        return EngineInfo(self.name)
+        """No network: the served model where the server has answered already."""
+        served = self._served
+        model = served.model_id if served is not None and served.model_id else ""
+        return EngineInfo(f"{model} via {self.name}" if model else self.name)
 
     def forget(self, key: str) -> None:
         """Nothing is cached here: the server keeps its own prefix cache."""

@@ -1,0 +1,248 @@
+"""The engine contract: stop reasons, cancel tokens, the one stopping rule, prompters,
+the custom requests' names, and the package's layering."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from lsp_server.completion import filters
+from lsp_server.completion.context import CompletionContext
+from lsp_server.completion.prompter import IdsPrompter, PromptTooLong, make_prompter
+from lsp_server.engines.transformers.loader import BUNDLED_MODEL
+from lsp_server.generation import (
+    CancelToken,
+    EngineInfo,
+    GenerationRequest,
+    Prompt,
+    StoppingCriteria,
+    StopReason,
+)
+from lsp_server.prompts.codellama_ids import PromptBuilder
+from lsp_server.prompts.fim_tokenizer import FimTokenizer
+from lsp_server.server import custom_methods
+from lsp_server.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "lsp_server"
+
+
+def _request(**kw) -> GenerationRequest:
+    prompt = Prompt(text="x", stop_ids=(32010, 2), stop_strings=kw.pop("stops", ()))
+    return GenerationRequest(prompt=prompt, **kw)
+
+
+# -- stop reasons and cancel tokens ---------------------------------------------------
+
+
+def test_stop_reason_reads_and_serialises_as_its_old_string():
+    assert StopReason.CANCELLED == "cancelled" and str(StopReason.EOT) == "eot"
+    assert json.dumps({"r": StopReason.LENGTH}) == '{"r": "length"}'
+
+
+def test_cancel_token_counts_steps_after_the_cancel():
+    token = CancelToken()
+    assert token.lag == 0 and not token.is_set()
+    token.step(5)
+    token.cancel()
+    token.step(6)
+    token.cancel()  # a second cancel does not move the mark
+    assert token.is_set() and token.steps_at_cancel == 5 and token.lag == 1
+
+
+# -- the stopping rule --------------------------------------------------------------
+
+
+def test_stop_ids_end_before_the_token_and_say_which():
+    with_eot = StoppingCriteria(_request(), CancelToken(), eot_id=32010)
+    assert with_eot.token(32010) == (True, StopReason.EOT)
+    assert with_eot.token(2) == (True, StopReason.EOS)
+    assert with_eot.token(7) == (False, None)
+    remote = StoppingCriteria(_request(), CancelToken())  # every stop reads as EOT
+    assert remote.token(2) == (True, StopReason.EOT)
+    assert remote.token(99, special=True) == (True, StopReason.EOT)
+    assert remote.token(None) == (False, None)
+
+
+def test_prompt_stop_ids_win_over_the_engine_defaults():
+    prompt = Prompt(ids=[1], stop_ids=(2,))
+    rule = StoppingCriteria(GenerationRequest(prompt), CancelToken(), stop_ids=(32010, 2))
+    assert rule.token(32010) == (False, None) and rule.token(2)[0]
+
+
+def test_after_a_token_should_stop_then_length_then_cancel():
+    seen: list[str] = []
+    cancel = CancelToken()
+    rule = StoppingCriteria(
+        _request(max_new_tokens=3, should_stop=lambda t: seen.append(t) or "!" in t), cancel
+    )
+    assert rule("a", 1) == (False, None)
+    assert rule("a!", 2) == (True, StopReason.STOP)
+    assert rule("ab", 3) == (True, StopReason.LENGTH)
+    cancel.cancel()
+    assert rule("a", 1) == (True, StopReason.CANCELLED)
+    assert StoppingCriteria(_request(max_new_tokens=1), cancel, count_length=False)("a", 5) == (
+        True,
+        StopReason.CANCELLED,
+    )
+
+
+def test_should_stop_never_sees_a_half_arrived_stop_string():
+    seen: list[str] = []
+    rule = StoppingCriteria(
+        _request(stops=(" <EOT>",), should_stop=lambda t: seen.append(t) or False), CancelToken()
+    )
+    rule("return x <E", 1)
+    assert seen == ["return x"]
+    assert rule.cut("a <EOT> b") == ("a", True)
+
+
+# -- filters say which one cut -------------------------------------------------------
+
+CASES = [
+    ("def f(x):\n    return ", "\n\nprint(f(1))\n", "x + 1\n\nprint(f(1))\nmore"),
+    ("total = ", "\n", "sum(values)\nprint(total)\n"),
+    ("if ok:\n    ", "\n", "run()\n    again()\nelse:\n    stop()\n"),
+    ("x = [", "]\n", "1, 2]\n"),
+    ("", "", "    \n"),
+]
+
+
+@pytest.mark.parametrize("prefix,suffix,raw", CASES)
+def test_traced_postprocess_is_postprocess_and_names_real_filters(prefix, suffix, raw):
+    ctx = CompletionContext(prefix, suffix, "python")
+    text, changed = filters.postprocess_traced(raw, ctx)
+    assert text == filters.postprocess(raw, ctx)
+    names = {filters.filter_name(f) for f in (*filters.TRUNCATIONS, *filters.CLEANUPS)}
+    assert set(changed) <= names
+    assert bool(changed) == (text != raw)
+
+
+def test_a_cut_names_the_truncation_that_made_it():
+    # The model repeats the line after the cursor: the suffix-repeat filter cuts it.
+    ctx = CompletionContext("def f(x):\n    y = ", "\n    return y\n", "python")
+    raw = "x * 2\n    return y\n"
+    text, changed = filters.postprocess_traced(raw, ctx)
+    truncations = {filters.filter_name(f) for f in filters.TRUNCATIONS}
+    assert text == "x * 2" and changed and changed[0] in truncations
+
+
+# -- prompters ------------------------------------------------------------------------
+
+
+class _IdsEngine:
+    name, prompt_kind, last_path = "fake", "ids", ""
+
+    def about(self) -> EngineInfo:
+        return EngineInfo("fake", max_positions=256)
+
+
+def test_ids_prompter_is_chosen_for_an_ids_engine_and_budgets_its_window():
+    tok = FimTokenizer.from_file(BUNDLED_MODEL / "tokenizer.json")
+    prompter = make_prompter(_IdsEngine(), PromptBuilder(tok))  # type: ignore[arg-type]
+    assert isinstance(prompter, IdsPrompter) and prompter.kind == "ids"
+    settings = Settings().merged({"contextWindow": 4096, "maxNewTokens": 64})
+    ctx = CompletionContext("x = 1\n" * 400, "", "python")
+    prompt = prompter.completion(ctx, settings)
+    assert prompt.ids and len(prompt.ids) <= 256 - 64  # the model's 256, not the setting
+    assert prompt.stop_ids == (tok.tokens.eot, tok.tokens.eos)
+    assert prompter.render(prompt) == tok.decode(prompt.ids)
+    assert ctx.prefix.endswith(prompt.prefix) and prompt.prefix
+    chat = prompter.instruct("Be brief.", "Write a test.", 16, settings)
+    assert chat.ids and chat.ids[0] == tok.tokens.bos and chat.stop_ids == (tok.tokens.eos,)
+    assert prompter.render(chat).startswith("<s> [INST] <<SYS>>\nBe brief.\n<</SYS>>")
+    with pytest.raises(PromptTooLong):
+        prompter.instruct("", "word " * 400, 16, settings)
+
+
+# -- the custom requests, defined once -------------------------------------------------
+
+EDITOR_SOURCES = [
+    ROOT / "editor_configs" / "vscode" / "src" / "controller.ts",
+    ROOT / "editor_configs" / "neovim" / "lua" / "codellama_lsp" / "status.lua",
+]
+
+
+def test_editors_use_the_custom_request_names_the_server_defines():
+    for source in EDITOR_SOURCES:
+        used = set(re.findall(r"""['"](codellamaLsp/[A-Za-z]+)['"]""", source.read_text()))
+        assert used, source
+        assert used <= set(custom_methods.METHODS), (source, used)
+
+
+def test_tests_and_benchmarks_import_the_names_instead_of_retyping_them():
+    literal = re.compile(r"""['"]codellamaLsp/(?:stats|prompt|document)['"]""")
+    for folder in ("tests", "benchmarks"):
+        for path in (ROOT / folder).rglob("*.py"):
+            assert not literal.search(path.read_text(encoding="utf-8")), path
+
+
+def test_the_protocol_doc_covers_every_custom_request():
+    doc = (ROOT / "docs" / "protocol.md").read_text()
+    for method in custom_methods.METHODS:
+        assert f"`{method}`" in doc
+
+
+# -- layering -------------------------------------------------------------------------
+
+LOWER = ("completion", "prompts", "engines", "actions", "syntax")
+
+
+def _imports(path: Path) -> set[str]:
+    """Every lsp_server module `path` imports (lazy and type-only ones included)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.startswith("lsp_server"):
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("lsp_server"))
+    return found
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def test_lower_layers_never_import_the_server():
+    for name, path in _modules().items():
+        if name.split(".")[1:2] and name.split(".")[1] in LOWER:
+            upward = {m for m in _imports(path) if m.startswith("lsp_server.server")}
+            assert not upward, (name, upward)
+
+
+def test_no_import_cycles_between_modules():
+    modules = _modules()
+    graph = {
+        name: {m for m in _imports(path) if m in modules and m != name}
+        for name, path in modules.items()
+    }
+    # A package's __init__ is imported with its modules; leave those edges out.
+    for name, deps in graph.items():
+        graph[name] = {d for d in deps if not name.startswith(d + ".")}
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for dep in graph[node]:
+            if state.get(dep) == 1:
+                cycle = [*path[path.index(dep) :], dep] if dep in path else [node, dep]
+                raise AssertionError(f"import cycle: {' -> '.join(cycle)}")
+            if dep not in state:
+                visit(dep, [*path, dep])
+        state[node] = 2
+
+    for name in graph:
+        if name not in state:
+            visit(name, [name])
