@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -246,3 +249,23 @@ def test_no_import_cycles_between_modules():
     for name in graph:
         if name not in state:
             visit(name, [name])
+
+
+def test_complete_json_says_why_it_stopped_and_which_filters_cut(tmp_path):
+    source = tmp_path / "total.py"
+    source.write_text("def total(values):\n    result = 0\n    for v in values:\n        \n")
+    args = [str(source), "--line", "4", "--column", "9", "--model", "bundled", "--json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "lsp_server", "complete", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["stop_reason"] in {r.value for r in StopReason}
+    names = {filters.filter_name(f) for f in (*filters.TRUNCATIONS, *filters.CLEANUPS)}
+    assert isinstance(shown["filtered_by"], list) and set(shown["filtered_by"]) <= names
+    assert bool(shown["filtered_by"]) == (shown["completion"] != shown["raw"])
