@@ -8,6 +8,7 @@ fake server checks every request against TGI's OpenAPI schema.
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from pygls.exceptions import JsonRpcException
 from benchmarks.fake_server import FakeServer, Reply, Tok
 from lsp_server.server.custom_methods import PROMPT
 from tests.support.code_actions import actions_at
-from tests.support.lsp import custom, initialize, open_doc, plain, stats
+from tests.support.lsp import configure, custom, initialize, open_doc, plain, stats
 
 SOURCE = (
     "import os\n\n\ndef list_files(path):\n    files = []\n"
@@ -108,6 +109,15 @@ async def test_instruct_model_writes_tests_through_a_remote_engine(client, tmp_p
         info = await stats(client)
         assert info["instruct"]["state"] == "ready"
         assert any("Instruct model" in m.message for m in client.log_messages)
+        # Cleared: the Instruct slot is closed (its connection too), the other stays.
+        configure(client, **_settings(kind, fake.url, instructModel=""))
+        for _ in range(600):
+            info = await stats(client)
+            if info["instruct"]["state"] == "idle":
+                break
+            await asyncio.sleep(0.05)
+        assert info["instruct"]["state"] == "idle" and info["state"] == "ready"
+        assert any("closed the Instruct model" in m.message for m in client.log_messages)
         assert fake.errors == []
 
 
