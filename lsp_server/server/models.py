@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import cast
 
 from lsprotocol import types
 
@@ -22,6 +23,7 @@ from lsp_server.engines import factory
 from lsp_server.engines.transformers.loader import ModelLoadError
 from lsp_server.generation import Engine
 from lsp_server.prompts.codellama_ids import PromptBuilder
+from lsp_server.prompts.fim_tokenizer import FimTokenizer
 from lsp_server.server.progress import Reporter
 from lsp_server.server.stats import Stats
 from lsp_server.server.worker import Worker
@@ -128,10 +130,11 @@ class ModelManager:
     async def settings_changed(self, settings: Settings) -> None:
         """Close the Instruct model once the settings no longer ask for it."""
         slot = self.instruct_slot
-        if slot.service is not None and settings.instructModel != slot.loaded_with.model:
-            service, slot.service, slot.loaded_with, slot.task = slot.service, None, None, None
+        service, loaded = slot.service, slot.loaded_with
+        if service is not None and loaded is not None and settings.instructModel != loaded.model:
+            slot.service, slot.loaded_with, slot.task = None, None, None
             await self.worker.call_async(service.engine.close)
-            self.reporter.log(f"codellama-lsp: closed the Instruct model {service.engine.name}")
+            self.reporter.log(f"codellama-lsp: closed the Instruct model {loaded.model}")
 
     @staticmethod
     def _differs(old: Settings, new: Settings) -> bool:
@@ -179,7 +182,7 @@ class ModelManager:
             engine, tokenizer = factory.create_instruct_engine(settings, log=log)
         else:
             engine, tokenizer = factory.create_engine(settings, log=log)
-        return engine, PromptBuilder(tokenizer)
+        return engine, PromptBuilder(cast(FimTokenizer, tokenizer))
 
     async def _compile(self, engine: Engine) -> None:
         """Compile the fast decode path in the background (CUDA), shown with `$/progress`.
