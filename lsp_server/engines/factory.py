@@ -7,6 +7,7 @@ OpenAI-compatible `/v1/completions`: vLLM, llama.cpp's server, Ollama).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,12 @@ from lsp_server.generation import Engine
 from lsp_server.settings import Settings
 
 TOKEN_ENV = "CODELLAMA_LSP_API_TOKEN"
+# The default for `log`: never print (stdout is the LSP channel in the server).
+_log = logging.getLogger(__name__)
 _MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
-def create_engine(settings: Settings, log=print) -> tuple[Engine, object]:
+def create_engine(settings: Settings, log=_log.info) -> tuple[Engine, object]:
     """The engine for `settings` and its tokenizer; raises ModelLoadError.
 
     Blocking (loads weights, or asks a remote server what it serves): call it
@@ -42,7 +45,7 @@ def create_engine(settings: Settings, log=print) -> tuple[Engine, object]:
     return engine, loaded.tokenizer
 
 
-def create_instruct_engine(settings: Settings, log=print) -> tuple[Engine, object]:
+def create_instruct_engine(settings: Settings, log=_log.info) -> tuple[Engine, object]:
     """The engine of the Instruct model named by `settings.model` (the code actions).
 
     In process it is a second model. An OpenAI-compatible server picks it by
