@@ -139,6 +139,11 @@ class StoppingCriteria:
         # Which stop id reads as EOT (the others as EOS); None: every stop is EOT.
         self.eot_id = eot_id
 
+    @property
+    def needs_text(self) -> bool:
+        """Whether `__call__` reads the text (an engine that decodes may skip it if not)."""
+        return self.should_stop is not None
+
     def token(self, token_id: int | None, special: bool = False) -> tuple[bool, StopReason | None]:
         """Before `token_id` joins the answer: is it a stop token?"""
         if token_id is None or not (special or token_id in self.stop_ids):

@@ -151,7 +151,8 @@ class TransformersEngine:
             stop, reason = stopping.token(token)
             if not stop:
                 out.append(token)
-                stop, reason = stopping(self.tokenizer.decode_infilling(out), len(out))
+                text = self.tokenizer.decode_infilling(out) if stopping.needs_text else ""
+                stop, reason = stopping(text, len(out))
             if stop:
                 result.stop_reason = reason or StopReason.EOT
                 return
