@@ -24,6 +24,7 @@ from ..syntax import DocumentCache, FunctionInfo
 from . import docstring, unit_tests
 from .edits import document_edit, tests_file_edit
 from .listing import COMMAND, KINDS, ActionData, ActionFailed, find_function, list_actions
+from .new_files import ClientEdits, NewFileError, check_existing, create_empty_file
 from .test_files import UnitTestFileError, locate_test_file
 
 if TYPE_CHECKING:
@@ -133,7 +134,14 @@ class CodeActions:
         except docstring.DocstringError as exc:
             raise ActionFailed(str(exc)) from None
         return document_edit(
-            doc.uri, doc.version, doc.text, edit.start, edit.end, edit.new_text, self.ls.encoding
+            doc.uri,
+            doc.version,
+            doc.text,
+            edit.start,
+            edit.end,
+            edit.new_text,
+            self.ls.encoding,
+            self._client_edits(),
         )
 
     async def _tests(self, doc, parsed, func: FunctionInfo, progress) -> types.WorkspaceEdit:
@@ -144,7 +152,7 @@ class CodeActions:
         try:
             existing, version = self._read(locate_test_file(root, source, parsed, func, None).path)
             plan = unit_tests.plan_tests(root, source, parsed, func, existing)
-        except (UnitTestFileError, OSError, UnicodeDecodeError) as exc:
+        except (UnitTestFileError, NewFileError, OSError, UnicodeDecodeError) as exc:
             raise ActionFailed(f"cannot use the test file: {exc}") from None
         instruct = self.ls.settings.instructModel
         if instruct:
@@ -173,6 +181,13 @@ class CodeActions:
             offset, text = unit_tests.insert_tests(plan, tests)
         except unit_tests.UnitTestError as exc:
             raise ActionFailed(str(exc)) from None
+        client = self._client_edits()
+        if existing is None and not client.create_files:
+            try:  # see new_files: the one path that works in clients that cannot create
+                create_empty_file(root, plan.file.path)
+            except (NewFileError, OSError) as exc:
+                raise ActionFailed(f"cannot create the test file: {exc}") from None
+            existing = ""
         return tests_file_edit(
             from_fs_path(str(plan.file.path)) or plan.file.path.as_uri(),
             existing,
@@ -180,9 +195,13 @@ class CodeActions:
             offset,
             text,
             self.ls.encoding,
+            client,
         )
 
     # -- helpers ---------------------------------------------------------------
+
+    def _client_edits(self) -> ClientEdits:
+        return ClientEdits.from_capabilities(self.ls.client_capabilities)
 
     def _root_for(self, source: Path) -> Path:
         """The deepest workspace folder holding `source`; refuses files outside."""
@@ -203,7 +222,7 @@ class CodeActions:
         if uri in self.ls.documents:
             open_doc = self.ls.documents.get(uri)
             return open_doc.text, open_doc.version
-        if not path.exists():
+        if not check_existing(path):
             return None, None
         return path.read_text(encoding="utf-8"), None
 
