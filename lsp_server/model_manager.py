@@ -18,6 +18,7 @@ from .completion import CompletionService
 from .model_loader import ModelLoadError
 from .prompt import PromptBuilder
 from .settings import Settings
+from .threads import apply_threads
 
 if TYPE_CHECKING:
     from .server import CodeLlamaServer
@@ -122,6 +123,10 @@ class ModelManager:
     def _create(self, settings: Settings):
         from .engines import create_engine
 
+        if settings.engine == "transformers":
+            import torch  # noqa: F401  (the engine imports it anyway; apply_threads needs it)
+
+            apply_threads(settings.threads)
         engine, tokenizer = create_engine(settings, log=self._log_from_worker)
         loaded = getattr(engine, "loaded", None)
         if loaded is not None:

@@ -12,7 +12,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
-from . import __version__
+from . import __version__, threads
 from .completion import CompletionService, Suggestion
 from .context import CompletionContext, PositionError, context_at
 from .documents import Document, DocumentStore, UnknownDocument
@@ -22,6 +22,7 @@ from .inflight import Inflight
 from .model_manager import ModelManager
 from .protocol import DocumentProtocol
 from .settings import SECTION, Settings, SettingsError, unknown_keys
+from .threads import apply_threads
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -187,8 +188,13 @@ def create_server() -> CodeLlamaServer:
         changes = params.settings
         if not changes:
             changes = await _pull_configuration(ls)
-        if changes and ls.apply_settings(changes) and ls.models.needs_reload(ls.settings):
+        if not (changes and ls.apply_settings(changes)):
+            return
+        if ls.models.needs_reload(ls.settings):
             ls.models.start(ls.settings)
+        elif ls.settings.engine == "transformers":  # between generations, on the model's thread
+            count = ls.settings.threads
+            await ls.worker.call_async(lambda: apply_threads(count))
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -247,6 +253,7 @@ def create_server() -> CodeLlamaServer:
             "shared_generations": ls.inflight.joined,
             "max_generating": ls.worker.max_running,  # most jobs ever in flight at once: 1
             "settings": ls.settings.values,
+            "torch_threads": threads.applied,  # on the model's thread; None: torch unused
         }
 
     @ls.feature(PROMPT_METHOD)

@@ -158,6 +158,17 @@ function M.setup(opts)
   local capabilities = vim.lsp.protocol.make_client_capabilities()
   capabilities.textDocument.inlineCompletion = capabilities.textDocument.inlineCompletion
     or { dynamicRegistration = false }
+  -- Workspace edits, as Neovim 0.11 really applies them: it handles versioned
+  -- documentChanges (and refuses stale ones) without announcing them, but its
+  -- CreateFile with ignoreIfExists makes neither folder nor file, only a buffer.
+  -- Without "create" the server makes the new test file itself (never
+  -- overwriting) and sends a plain edit: the tests land in a real file.
+  local workspace_edit = capabilities.workspace.workspaceEdit or {}
+  workspace_edit.documentChanges = true
+  workspace_edit.resourceOperations = vim.tbl_filter(function(op)
+    return op ~= "create"
+  end, workspace_edit.resourceOperations or {})
+  capabilities.workspace.workspaceEdit = workspace_edit
   local settings = config_mod.server_settings(cfg)
   vim.lsp.config(NAME, vim.tbl_extend("force", cfg.lsp, {
     cmd = cfg.cmd,
