@@ -17,6 +17,9 @@ from lsprotocol import types
 from ..context import index_to_column
 from .new_files import ClientEdits
 
+# What VS Code announces; the handlers pass the client's own.
+FULL_CLIENT = ClientEdits(document_changes=True, create_files=True)
+
 _BREAK = re.compile(r"\r\n?|\n")
 
 
@@ -50,7 +53,7 @@ def document_edit(
     end: int,
     new_text: str,
     encoding: str,
-    client: ClientEdits = ClientEdits(document_changes=True),
+    client: ClientEdits = FULL_CLIENT,
 ) -> types.WorkspaceEdit:
     """One edit of an open document, versioned when the client supports it."""
     edit = text_edit(text, start, end, new_text, encoding)
@@ -75,7 +78,7 @@ def tests_file_edit(
     offset: int,
     new_text: str,
     encoding: str,
-    client: ClientEdits = ClientEdits(document_changes=True, create_files=True),
+    client: ClientEdits = FULL_CLIENT,
 ) -> types.WorkspaceEdit:
     """Insert the tests; a missing file is created first by a client that can.
 
