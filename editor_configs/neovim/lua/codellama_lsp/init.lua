@@ -93,6 +93,20 @@ function M.update_settings(changes)
   end
 end
 
+--- Tell a reused server about this buffer's project: unit tests are written
+--- inside a workspace folder, and Neovim only names the first project's root.
+local function add_workspace_folder(client, root)
+  if type(root) ~= "string" or not client._add_workspace_folder then
+    return
+  end
+  for _, folder in ipairs(client.workspace_folders or {}) do
+    if folder.name == root then
+      return
+    end
+  end
+  client:_add_workspace_folder(root)
+end
+
 local function on_attach(bufnr)
   if M.native then
     vim.lsp.inline_completion.enable(M.config.auto_trigger, { bufnr = bufnr })
@@ -177,7 +191,11 @@ function M.setup(opts)
     capabilities = capabilities,
     -- One server for every buffer and project: each server process loads the model.
     reuse_client = function(client, config)
-      return client.name == config.name and not client:is_stopped()
+      if client.name ~= config.name or client:is_stopped() then
+        return false
+      end
+      add_workspace_folder(client, config.root_dir)
+      return true
     end,
     on_init = function(client, result)
       if not cfg.completion_menu then
