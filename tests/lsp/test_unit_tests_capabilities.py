@@ -16,8 +16,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.uris import to_fs_path
 
-from lsp_server.context import offset_at
-from tests.conftest import open_doc, wait_ready
+from lsp_server.completion.context import offset_at
+from tests.support.lsp import open_doc, wait_ready
 
 SOURCE = (
     'def reverse_words(text):\n    """Reverse the order of words in text."""\n'
