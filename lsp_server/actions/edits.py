@@ -14,8 +14,8 @@ import re
 
 from lsprotocol import types
 
-from lsp_server.completion.context import index_to_column
 from lsp_server.actions.new_files import ClientEdits
+from lsp_server.completion.context import index_to_column
 
 # What VS Code announces; the handlers pass the client's own.
 FULL_CLIENT = ClientEdits(document_changes=True, create_files=True)

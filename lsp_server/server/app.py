@@ -17,10 +17,10 @@ from lsp_server.completion.context import CompletionContext, PositionError, cont
 from lsp_server.completion.service import CompletionService, Suggestion
 from lsp_server.generation import EngineError, GenerationResult
 from lsp_server.prompts.families import FamilyError
+from lsp_server.server import threads
 from lsp_server.server.document_sync import DocumentProtocol
 from lsp_server.server.documents import Document, DocumentStore, UnknownDocument
 from lsp_server.server.inflight import Inflight
-from lsp_server.server import threads
 from lsp_server.server.models import ModelManager
 from lsp_server.server.threads import apply_threads
 from lsp_server.server.worker import Worker

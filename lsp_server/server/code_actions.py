@@ -21,12 +21,6 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from lsp_server.actions import docstring, unit_tests
 from lsp_server.actions.edits import document_edit, tests_file_edit
-from lsp_server.actions.new_files import (
-    ClientEdits,
-    NewFileError,
-    check_existing,
-    create_empty_file,
-)
 from lsp_server.actions.listing import (
     COMMAND,
     KINDS,
@@ -34,6 +28,12 @@ from lsp_server.actions.listing import (
     ActionFailed,
     find_function,
     list_actions,
+)
+from lsp_server.actions.new_files import (
+    ClientEdits,
+    NewFileError,
+    check_existing,
+    create_empty_file,
 )
 from lsp_server.actions.test_conventions import UnitTestFileError, locate_test_file
 from lsp_server.generation import GenerationRequest, GenerationResult, Prompt

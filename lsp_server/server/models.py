@@ -17,8 +17,8 @@ from lsprotocol import types
 from lsp_server.completion.service import CompletionService
 from lsp_server.engines.transformers.loader import ModelLoadError
 from lsp_server.prompts.codellama_ids import PromptBuilder
-from lsp_server.settings import Settings
 from lsp_server.server.threads import apply_threads
+from lsp_server.settings import Settings
 
 if TYPE_CHECKING:
     from lsp_server.server.app import CodeLlamaServer
