@@ -118,9 +118,11 @@ def _print_prompt(ctx, settings: Settings, args) -> int:
 def _print_completion(ctx, settings: Settings, args) -> int:
     import time
 
-    import torch
+    import torch  # noqa: F401  (apply_threads sets torch's count for this thread)
 
-    torch.set_num_threads(min(torch.get_num_threads(), 4))
+    from lsp_server.server.threads import apply_threads
+
+    apply_threads(settings.threads)  # as the server does: the `threads` setting
     service = _load(settings)
     started = time.perf_counter()
     suggestion = service.complete(ctx, settings)
