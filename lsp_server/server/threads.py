@@ -3,9 +3,10 @@
 PyTorch's default is one thread per core. An editor's model shares the
 machine with the editor, the language servers and the build, and a decode
 step of a small model is too short to split well: on a busy 2-core machine
-the default made key-to-ghost latency 2-5x worse than one thread
-(benchmarks/RESULTS.md, "Editor latency and threads"). `0` (auto) therefore
-picks one thread per two cores, at most 4; a number is used as given.
+the default made Neovim's key-to-answer latency over 10x worse than one
+thread (benchmarks/RESULTS.md, "Editor latency and threads"). `0` (auto)
+therefore picks one thread per two cores, at most 4 (a guess for bigger
+machines, where it was not measured); a number is used as given.
 """
 
 from __future__ import annotations
