@@ -14,7 +14,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 TOOLS="${CODELLAMA_LSP_EDITOR_TOOLS:-$HOME/.cache/codellama-lsp/editor-tools}"
-PYTHON="${PYTHON:-python3}"
+PYTHON="${PYTHON:-$(command -v python || command -v python3)}"
 # code-server 4.100.3 (VS Code 1.100.3) is the newest release that runs on Node 20.
 CODE_SERVER_VERSION=4.100.3
 # Its VS Code pins @vscode/ripgrep 1.15.11, whose postinstall downloads

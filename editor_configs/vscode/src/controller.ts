@@ -15,7 +15,6 @@ import {
     CloseHandlerResult,
     ErrorAction,
     ProgressToken,
-    ResponseError,
     WorkDoneProgressCreateRequest,
 } from 'vscode-languageclient/node';
 import { resolveServerCommand, ServerNotFoundError, INSTALL_COMMAND } from './serverCommand';
@@ -165,11 +164,13 @@ export class Controller implements vscode.Disposable {
     /** The server answered `initialize` with an error, or ended before answering: say why. */
     private async startFailed(error: unknown): Promise<void> {
         const server = this.server;
-        if (error instanceof ResponseError || !server) {
-            this.fail(`codellama-lsp failed to start: ${error instanceof Error ? error.message : String(error)}`, false);
+        const reason = await server?.exitReason(); // waits a moment for the process to end
+        if (!server || server.running || reason === undefined) {
+            // It answered `initialize` with an error and is still up: its answer is the reason.
+            const message = error instanceof Error ? error.message : String(error);
+            this.fail(`codellama-lsp failed to start: ${message}`, false);
             return;
         }
-        const reason = await server.exitReason();
         this.fail(`codellama-lsp failed to start: ${reason}`, false, server.stderrTail.at(-1));
     }
 
