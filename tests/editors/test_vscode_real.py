@@ -14,6 +14,7 @@ import os
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from .code_server import browser_page, code_server, missing_tools
@@ -169,6 +170,17 @@ def test_ghost_text_tab_docstring_and_unit_tests(tmp_path, shots):
 
         assert "Code Llama is ready" in s.status_label()
 
+        # The server dies: the status bar says how, the extension restarts it, ready again.
+        (server_process,) = [
+            p for p in psutil.Process().children(recursive=True) if "lsp_server" in p.cmdline()
+        ]
+        server_process.kill()
+        crashed = s.wait_status("error", 60_000)
+        assert "stopped unexpectedly" in crashed and "SIGKILL" in crashed, crashed
+        s.shot("6-restarting")
+        assert "Code Llama is ready" in s.wait_status("sparkle", MODEL_LOAD_MS)
+        assert page.locator(".notification-toast", has_text="stopped").count() == 0
+
 
 def wait_for_file_after_save(s: Session, path: Path, needle: str) -> str:
     """Wait until the editor shows `needle`, save, and read the file back."""
@@ -187,7 +199,7 @@ def test_broken_server_command_shows_the_servers_own_error(tmp_path, shots):
         s = Session(page, shots)
         s.open("stack.py")
         label = s.wait_status("error", MODEL_LOAD_MS)
-        s.shot("6-broken")
+        s.shot("7-broken")
         # argparse's own line, not the client's "connection got disposed".
         assert "unrecognized arguments: --no-such-flag" in label, label
         assert "exit code 2" in label and "disposed" not in label, label

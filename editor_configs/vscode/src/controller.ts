@@ -35,15 +35,13 @@ interface ServerStats {
 }
 
 /**
- * A client that shows no popups of its own while starting: on a failed start it would
- * show "couldn't create connection to server" and "Pending response rejected since
- * connection got disposed"; the Controller shows the server's own message instead.
+ * A client without the popups it forces for a failed start or restart ("couldn't create
+ * connection to server", "Restarting server failed"): the Controller reports those once,
+ * in the server's own words. Other errors (a failed request) still show as usual.
  */
 class Client extends LanguageClient {
-    starting = true;
-
     override error(message: string, data?: unknown, showNotification: boolean | 'force' = true): void {
-        super.error(message, data, this.starting ? false : showNotification);
+        super.error(message, data, showNotification === 'force' ? false : showNotification);
     }
 }
 
@@ -146,13 +144,11 @@ export class Controller implements vscode.Disposable {
         try {
             await client.start();
         } catch (error) {
-            client.starting = false;
             if (this.client === client && !this.stopping) {
                 await this.startFailed(error);
             }
             return;
         }
-        client.starting = false;
         // Replaces the client's own progress handler: progress shows in the status bar (and,
         // when the server allows cancelling, in a notification with a Cancel button).
         client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => this.track(client, token));
@@ -289,7 +285,9 @@ export class Controller implements vscode.Disposable {
         this.status.set({ kind: 'stopped' });
     }
 
+    /** A restart the user asked for (command, changed server path): its failure pops up again. */
     async restart(): Promise<void> {
+        this.notified = false;
         await this.stop();
         await this.start();
     }
