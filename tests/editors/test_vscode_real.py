@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from .code_server import browser_page, code_server, missing_tools
+from tests.support.code_server import browser_page, code_server, missing_tools
 
 _missing = missing_tools()
 pytestmark = [

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # tests/support/ -> the checkout
 INSTALL_SCRIPT = "tests/editors/install_clients.sh"
 TOOLS = Path(
     os.environ.get("CODELLAMA_LSP_EDITOR_TOOLS")
