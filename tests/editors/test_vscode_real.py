@@ -171,8 +171,10 @@ def test_ghost_text_tab_docstring_and_unit_tests(tmp_path, shots):
         assert "Code Llama is ready" in s.status_label()
 
         # The server dies: the status bar says how, the extension restarts it, ready again.
-        (server_process,) = [
-            p for p in psutil.Process().children(recursive=True) if "lsp_server" in p.cmdline()
+        (server_process,) = [  # the extension starts it in the workspace folder
+            p
+            for p in psutil.Process().children(recursive=True)
+            if "lsp_server" in p.cmdline() and p.cwd() == str(workspace)
         ]
         server_process.kill()
         crashed = s.wait_status("error", 60_000)
