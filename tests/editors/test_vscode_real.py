@@ -60,6 +60,13 @@ class Session:
         page.locator(f".tab.active[data-resource-name='{name}']").wait_for()
         page.locator(".monaco-editor .view-lines").first.click()
 
+    def describe(self) -> str:
+        """What the user sees, for a failure message: the editor, messages, status bar."""
+        page = self.page
+        editor = page.locator(".monaco-editor .view-lines").first.inner_text()
+        toasts = page.locator(".notification-toast").all_inner_texts()
+        return f"editor: {editor!r}; messages: {toasts}; status: {self.status_label()!r}"
+
     def status_label(self) -> str:
         return self.page.locator(f"{STATUS} a").get_attribute("aria-label") or ""
 
@@ -82,6 +89,12 @@ class Session:
         for _ in range(10):
             if (focused.get_attribute("aria-label") or "").startswith(title_start):
                 page.keyboard.press("Enter")
+                # The menu closes when the action runs (it stays if Enter hit a menu
+                # that was being redrawn: fail with what the user sees).
+                try:
+                    page.locator(".action-widget").wait_for(state="hidden", timeout=30_000)
+                except Exception as exc:
+                    raise AssertionError(f"the menu stayed open; {self.describe()}") from exc
                 return
             page.keyboard.press("ArrowDown")
         rows = page.locator(".action-widget .monaco-list-row").all_inner_texts()
@@ -163,7 +176,10 @@ def test_ghost_text_tab_docstring_and_unit_tests(tmp_path, shots):
         s.code_action("Generate unit tests for `reverse_words`")
         tests_file = workspace / "tests" / "test_strs.py"
         # VS Code creates the file and saves it (files.refactoring.autoSave), unopened.
-        generated = wait_for_file(tests_file, "def test_", MODEL_RUN_MS / 1000)
+        try:
+            generated = wait_for_file(tests_file, "def test_", MODEL_RUN_MS / 1000)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; {s.describe()}") from None
         assert "from pkg.strs import reverse_words" in generated, generated
         assert (workspace / "pkg" / "strs.py").read_text() == STRS
         s.shot("5-tests")
@@ -186,9 +202,12 @@ def test_ghost_text_tab_docstring_and_unit_tests(tmp_path, shots):
 
 def wait_for_file_after_save(s: Session, path: Path, needle: str) -> str:
     """Wait until the editor shows `needle`, save, and read the file back."""
-    s.page.locator(".monaco-editor .view-lines", has_text=needle).first.wait_for(
-        timeout=MODEL_RUN_MS
-    )
+    try:
+        s.page.locator(".monaco-editor .view-lines", has_text=needle).first.wait_for(
+            timeout=MODEL_RUN_MS
+        )
+    except Exception as exc:
+        raise AssertionError(f"{needle!r} never showed in the editor; {s.describe()}") from exc
     s.save()
     return wait_for_file(path, needle, 30)
 
