@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the language server on stdio (the default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead (debugging)")
+    serve.add_argument("--stdio", action="store_true", help="ignored; stdio is the default")
     for name, helptext in (
         ("complete", "print the completion the server would show at a position"),
         ("prompt", "print the exact prompt the server would send at a position"),
