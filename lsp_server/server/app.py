@@ -16,13 +16,14 @@ from lsp_server.completion.context import CompletionContext, PositionError, cont
 from lsp_server.completion.service import CompletionService, Suggestion
 from lsp_server.generation import CancelToken, EngineError, GenerationResult, StopReason
 from lsp_server.prompts.families import FamilyError
-from lsp_server.server import code_actions, custom_methods
+from lsp_server.server import code_actions, custom_methods, threads
 from lsp_server.server.document_sync import DocumentProtocol
 from lsp_server.server.documents import Document, DocumentStore, UnknownDocument
 from lsp_server.server.inflight import Inflight
 from lsp_server.server.models import ModelManager
 from lsp_server.server.progress import Reporter
 from lsp_server.server.stats import LastCompletion, Stats
+from lsp_server.server.threads import apply_threads
 from lsp_server.server.worker import Worker
 from lsp_server.settings import SECTION, Settings, SettingsError, unknown_keys
 
@@ -204,10 +205,14 @@ def create_server() -> CodeLlamaServer:
         changes = params.settings
         if not changes:
             changes = await _pull_configuration(ls)
-        if changes and ls.apply_settings(changes):
-            if ls.models.needs_reload(ls.settings):
-                ls.models.start(ls.settings)
-            await ls.models.settings_changed(ls.settings)
+        if not (changes and ls.apply_settings(changes)):
+            return
+        if ls.models.needs_reload(ls.settings):
+            ls.models.start(ls.settings)
+        elif ls.settings.engine == "transformers":  # between generations, on the model's thread
+            count = ls.settings.threads
+            await ls.worker.call_async(lambda: apply_threads(count))
+        await ls.models.settings_changed(ls.settings)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -270,6 +275,7 @@ def create_server() -> CodeLlamaServer:
             "shared_generations": ls.inflight.joined,
             "max_generating": ls.worker.max_running,  # most jobs ever in flight at once: 1
             "settings": ls.settings.values,
+            "torch_threads": threads.applied,  # on the model's thread; None: torch unused
         }
 
     @ls.feature(custom_methods.PROMPT)

@@ -34,6 +34,12 @@ from lsp_server.actions.listing import (
     find_function,
     list_actions,
 )
+from lsp_server.actions.new_files import (
+    ClientEdits,
+    NewFileError,
+    check_existing,
+    create_empty_file,
+)
 from lsp_server.actions.test_conventions import UnitTestFileError, locate_test_file
 from lsp_server.completion.prompter import PromptTooLong
 from lsp_server.completion.service import CompletionService
@@ -179,7 +185,14 @@ class CodeActions:
         except docstring.DocstringError as exc:
             raise ActionFailed(str(exc)) from None
         return document_edit(
-            doc.uri, doc.version, doc.text, edit.start, edit.end, edit.new_text, self.encoding()
+            doc.uri,
+            doc.version,
+            doc.text,
+            edit.start,
+            edit.end,
+            edit.new_text,
+            self.encoding(),
+            self._client_edits(),
         )
 
     async def _tests(self, doc, parsed, func: FunctionInfo, progress) -> types.WorkspaceEdit:
@@ -196,7 +209,7 @@ class CodeActions:
             plan = await self._parsing(
                 lambda: unit_tests.plan_tests(root, source, parsed, func, existing)
             )
-        except (UnitTestFileError, OSError, UnicodeDecodeError) as exc:
+        except (UnitTestFileError, NewFileError, OSError, UnicodeDecodeError) as exc:
             raise ActionFailed(f"cannot use the test file: {exc}") from None
         settings = self.settings()
         max_new = unit_tests.MAX_NEW_TOKENS
@@ -224,6 +237,13 @@ class CodeActions:
             offset, text = await self._parsing(written)
         except unit_tests.UnitTestError as exc:
             raise ActionFailed(str(exc)) from None
+        client = self._client_edits()
+        if existing is None and not client.create_files:
+            try:  # see new_files: the one path that works in clients that cannot create
+                create_empty_file(root, plan.file.path)
+            except (NewFileError, OSError) as exc:
+                raise ActionFailed(f"cannot create the test file: {exc}") from None
+            existing = ""
         return tests_file_edit(
             from_fs_path(str(plan.file.path)) or plan.file.path.as_uri(),
             existing,
@@ -231,9 +251,13 @@ class CodeActions:
             offset,
             text,
             self.encoding(),
+            client,
         )
 
     # -- helpers ---------------------------------------------------------------
+
+    def _client_edits(self) -> ClientEdits:
+        return ClientEdits.from_capabilities(self.reporter.capabilities)
 
     def _root_for(self, source: Path) -> Path:
         """The deepest workspace folder holding `source`; refuses files outside."""
@@ -251,7 +275,7 @@ class CodeActions:
         if uri in self.documents:
             open_doc = self.documents.get(uri)
             return open_doc.text, open_doc.version
-        if not path.exists():
+        if not check_existing(path):
             return None, None
         return path.read_text(encoding="utf-8"), None
 

@@ -26,6 +26,7 @@ from lsp_server.prompts.codellama_ids import PromptBuilder
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
 from lsp_server.server.progress import Reporter
 from lsp_server.server.stats import Stats
+from lsp_server.server.threads import apply_threads
 from lsp_server.server.worker import Worker
 from lsp_server.settings import Settings
 
@@ -178,6 +179,10 @@ class ModelManager:
     def _create(self, settings: Settings, instruct: bool) -> tuple[Engine, PromptBuilder]:
         """On the worker: the engine and the tokenizer's prompt builder."""
         log = self._log_from_worker
+        if settings.engine == "transformers":
+            import torch  # noqa: F401  (the engine imports it anyway; apply_threads needs it)
+
+            apply_threads(settings.threads)
         if instruct:
             engine, tokenizer = factory.create_instruct_engine(settings, log=log)
         else:
