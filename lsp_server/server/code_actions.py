@@ -315,6 +315,8 @@ class CodeActions:
             )
             return service.engine.generate(request, cancel)
 
+        if progress.cancelled:  # pressed while the plan was parsed: never start the model
+            raise JsonRpcRequestCancelled("cancelled")
         task = asyncio.ensure_future(self.worker.run(f"{uri}#action", job))
         progress.on_cancel(task.cancel)
         try:
