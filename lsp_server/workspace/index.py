@@ -51,6 +51,7 @@ class WorkspaceIndex:
         self._lock = threading.Lock()
         self._version = 0
         self._allowed_paths: dict[str, bool] = {}
+        self._updates: dict[str, int] = {}  # path → how many times it changed
 
     # -- building ---------------------------------------------------------------
 
@@ -95,6 +96,7 @@ class WorkspaceIndex:
         with self._lock:
             self._version += 1
             key = str(real)
+            self._updates[key] = self._updates.get(key, 0) + 1
             old = self.files.get(key)
             entry = FileEntry(folder, rel.as_posix(), language, definitions, self._version)
             self.files[key] = entry
@@ -119,6 +121,7 @@ class WorkspaceIndex:
             old = self.files.pop(key, None)
             if old is not None:
                 self._version += 1
+                self._updates[key] = self._updates.get(key, 0) + 1
                 self._reindex_names(key, old, None)
 
     def _reindex_names(self, key: str, old: FileEntry | None, new: FileEntry | None) -> None:
@@ -155,6 +158,10 @@ class WorkspaceIndex:
     @property
     def version(self) -> int:
         return self._version
+
+    def updates_of(self, path: str) -> int:
+        """How many times `path` changed: `version` minus this moves only for other files."""
+        return self._updates.get(path, 0)
 
     def entry(self, path: str) -> FileEntry | None:
         return self.files.get(path)

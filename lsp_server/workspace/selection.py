@@ -9,9 +9,9 @@ edited open document follows.
 The block sits at the top of the prefix, so any change to it throws away
 the KV cache from that point on. It is therefore kept while the user types:
 recomputed only when the cursor's line or the set of complete identifiers
-near it changes (the word being typed does not count) or a file it shows
-changes, and a recompute keeps the blocks it already had in their order,
-appending new ones after them.
+near it changes (the word being typed does not count) or another file of
+the index changes (not the document's own edits), and a recompute keeps
+the blocks it already had in their order, appending new ones after them.
 """
 
 from __future__ import annotations
@@ -50,9 +50,8 @@ class _State:
     line: int
     words: frozenset[str]
     keys: list[Key]
-    versions: dict[str, int]
     blocks: tuple[str, ...]
-    index_ready: bool
+    others_version: int  # index version minus the document's own updates
 
 
 @dataclass
@@ -95,27 +94,23 @@ class ContextSelector:
         window = _window(text, line_start, offset - len(partial), offset)
         words = frozenset(_WORD.findall(window))
         state = self._states.get(uri)
-        if state is not None and self._still_valid(state, line, words):
+        others = self.index.version - self.index.updates_of(path)
+        if state is not None and (state.line, state.words, state.others_version) == (
+            line,
+            words,
+            others,
+        ):
             return state.blocks
         self.recomputes += 1
         owner = partial_match.group(1)[:-1] if partial_match and partial_match.group(1) else ""
         ranked = self._rank(text, path, language, window, partial, owner)
         keys = _merge(state.keys if state else [], ranked)
-        blocks, kept, versions = self._render(keys, language, max_chars)
+        blocks, kept = self._render(keys, language, max_chars)
         window_block = self._similar(uri, text[max(0, line_start - 2000) : offset], language)
         if window_block and sum(map(len, blocks)) + len(window_block) <= max_chars:
             blocks.append(window_block)
-        self._states[uri] = _State(line, words, kept, versions, tuple(blocks), self.index.ready)
+        self._states[uri] = _State(line, words, kept, tuple(blocks), others)
         return tuple(blocks)
-
-    def _still_valid(self, state: _State, line: int, words: frozenset[str]) -> bool:
-        if state.line != line or state.words != words or state.index_ready != self.index.ready:
-            return False
-        for path, version in state.versions.items():
-            entry = self.index.entry(path)
-            if entry is None or entry.version != version:
-                return False
-        return True
 
     # -- ranking -----------------------------------------------------------------
 
@@ -178,10 +173,9 @@ class ContextSelector:
 
     def _render(
         self, keys: list[Key], language: str, max_chars: int
-    ) -> tuple[list[str], list[Key], dict[str, int]]:
+    ) -> tuple[list[str], list[Key]]:
         blocks: list[str] = []
         kept: list[Key] = []
-        versions: dict[str, int] = {}
         used = 0
         for path, name in keys:
             entry = self.index.entry(path)
@@ -194,8 +188,7 @@ class ContextSelector:
             used += len(block)
             blocks.append(block)
             kept.append((path, name))
-            versions[path] = entry.version
-        return blocks, kept, versions
+        return blocks, kept
 
     def _similar(self, uri: str, above: str, language: str) -> str:
         query = similar.words("\n".join(above.split("\n")[-similar.WINDOW :]))
