@@ -10,6 +10,7 @@ syntax tree itself is dropped as soon as the file is read.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 import tree_sitter
@@ -59,12 +60,22 @@ def one_line(text: str, limit: int = MAX_SIGNATURE) -> str:
 def extract(text: str, language: str) -> tuple[Definition, ...]:
     """The top-level definitions of a file (empty for a language we do not index)."""
     data = text.encode("utf-8", errors="surrogatepass")
-    tree = new_parser(language).parse(data)
+    tree = _parser(language).parse(data)
     if language == "python":
         return tuple(_python(tree.root_node, data))
     if language == "java":
         return tuple(_java(tree.root_node, data))
     return tuple(_javascript(tree.root_node, data))
+
+
+_PARSERS = threading.local()  # parsers are not thread-safe: one per thread and language
+
+
+def _parser(language: str) -> tree_sitter.Parser:
+    parsers = _PARSERS.__dict__.setdefault("by_language", {})
+    if language not in parsers:
+        parsers[language] = new_parser(language)
+    return parsers[language]
 
 
 def _text(node: tree_sitter.Node, data: bytes) -> str:

@@ -45,9 +45,24 @@ def imports_of(text: str, language: str, path: str, index: WorkspaceIndex) -> di
     return {}
 
 
+def _import_lines(text: str) -> list[int]:
+    """Starts of the lines that contain `import` (found with str.find: C speed on big files)."""
+    starts: list[int] = []
+    at = text.find("import")
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        if not starts or starts[-1] != start:
+            starts.append(start)
+        at = text.find("import", at + 6)
+    return starts
+
+
 def _python(text: str, path: str, index: WorkspaceIndex) -> dict[str, Imported]:
     out: dict[str, Imported] = {}
-    for match in _PY_FROM.finditer(text):
+    starts = _import_lines(text)
+    froms = [m for m in (_PY_FROM.match(text, s) for s in starts) if m]
+    plain = [m for m in (_PY_IMPORT.match(text, s) for s in starts) if m]
+    for match in froms:
         module, names = match.group(1), match.group(2).strip("()")
         base = _py_module(module, path, index)
         for item in names.replace("\n", " ").split(","):
@@ -62,7 +77,7 @@ def _python(text: str, path: str, index: WorkspaceIndex) -> dict[str, Imported]:
                 out[local] = Imported(sub, None)
             elif base is not None:
                 out[local] = Imported(base, name)
-    for match in _PY_IMPORT.finditer(text):
+    for match in plain:
         for item in match.group(1).split(","):
             parts = item.split()
             if not parts:

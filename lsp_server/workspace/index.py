@@ -52,18 +52,19 @@ class WorkspaceIndex:
         self._version = 0
         self._allowed_paths: dict[str, bool] = {}
         self._updates: dict[str, int] = {}  # path → how many times it changed
+        self._modules: dict[str, str | None] = {}  # dotted module → file (until files come or go)
 
     # -- building ---------------------------------------------------------------
 
     def build(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Index every file of the folders; returns how many were indexed."""
         started = time.perf_counter()
-        paths = [p for folder in self.folders for p in workspace_files(folder)]
-        self._allowed_paths.update((str(p.resolve()), True) for p in paths)
-        for done, path in enumerate(paths, 1):
+        paths = [(folder, p) for folder in self.folders for p in workspace_files(folder)]
+        self._allowed_paths.update((str(p), True) for _, p in paths)
+        for done, (folder, path) in enumerate(paths, 1):
             text = read_source(path)
             if text is not None:
-                self.update(path, text)
+                self._store(folder, path, text)
             if progress is not None and (done % 200 == 0 or done == len(paths)):
                 progress(done, len(paths))
         self.build_seconds = time.perf_counter() - started
@@ -80,7 +81,6 @@ class WorkspaceIndex:
             self.remove(path)
             return False
         real = path.resolve()
-        rel = real.relative_to(folder)
         if not self._allowed(real, folder):
             return False
         if text is None:
@@ -88,6 +88,11 @@ class WorkspaceIndex:
             if text is None:
                 self.remove(real)
                 return False
+        return self._store(folder, real, text)
+
+    def _store(self, folder: Path, real: Path, text: str) -> bool:
+        """Index `text` as the file `real` (resolved, inside `folder`, allowed)."""
+        rel = real.relative_to(folder)
         language = SUFFIX_LANGUAGES[real.suffix]
         try:
             definitions = extract(text, language)
@@ -143,8 +148,10 @@ class WorkspaceIndex:
         paths = self.stems.get(stem, ())
         if new is None:
             self.stems[stem] = tuple(p for p in paths if p != key)
+            self._modules.clear()
         elif key not in paths:
             self.stems[stem] = (*paths, key)
+            self._modules.clear()
 
     # -- lookups ---------------------------------------------------------------
 
@@ -168,19 +175,33 @@ class WorkspaceIndex:
 
     def module_file(self, dotted: str) -> str | None:
         """The indexed file of a Python module (`a.b.c` → …/a/b/c.py or …/a/b/c/__init__.py)."""
+        try:
+            return self._modules[dotted]
+        except KeyError:
+            pass
+        found = None
         parts = [p for p in dotted.split(".") if p]
-        if not parts:
-            return None
-        for tail, stem in ((parts, parts[-1]), ([*parts, "__init__"], "__init__")):
-            want = "/" + "/".join(tail)
-            best = None
-            for path in self.stems.get(stem, ()):
-                base = os.path.splitext(path)[0].replace(os.sep, "/")
-                if base.endswith(want) and (best is None or len(path) < len(best)):
-                    best = path
-            if best is not None:
-                return best
-        return None
+        if parts:
+            want = os.sep + os.sep.join(parts)
+            for suffix in (".py", ".pyi", os.sep + "__init__.py"):
+                ending = want + suffix
+                paths = self.stems.get("__init__" if suffix.endswith("__init__.py") else parts[-1])
+                matches = [
+                    p
+                    for p in paths or ()
+                    if p.endswith(ending) and not self._in_package(p[: len(p) - len(ending)])
+                ]
+                if matches:
+                    found = min(matches, key=len)
+                    break
+        if len(self._modules) > 10_000:
+            self._modules.clear()
+        self._modules[dotted] = found
+        return found
+
+    def _in_package(self, folder: str) -> bool:
+        """Whether `folder` is itself a package (then `a.b` there is really `pkg.a.b`)."""
+        return os.path.join(folder, "__init__.py") in self.files
 
     def stats(self) -> dict[str, float]:
         defs = sum(len(e.definitions) for e in self.files.values())

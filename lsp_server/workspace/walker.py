@@ -107,7 +107,7 @@ def read_source(path: Path) -> str | None:
 
 
 def workspace_files(folder: Path) -> Iterator[Path]:
-    """Candidate source files of a folder (resolved, inside it), git-ignored ones left out."""
+    """Source files of a folder (real paths, inside it), git-ignored ones left out."""
     folder = folder.resolve()
     listed = _git_files(folder)
     paths = listed if listed is not None else _walk(folder)
@@ -116,8 +116,10 @@ def workspace_files(folder: Path) -> Iterator[Path]:
             p in SKIP_DIRS for p in path.relative_to(folder).parts[:-1]
         ):
             continue
-        if path.is_symlink() and inside(path, [folder]) is None:
-            continue
+        if path.is_symlink():
+            if inside(path, [folder]) is None:
+                continue
+            path = path.resolve()
         yield path
 
 
