@@ -203,7 +203,7 @@ class ContextSelector:
                 best = (score, chunk, entry.relpath)
         if not best[1]:
             return ""
-        return render.snippet_block(best[2], best[1].split("\n"), language)
+        return render.snippet_block(best[2], best[1].rstrip().split("\n"), language)
 
 
 def _window(text: str, line_start: int, word_start: int, offset: int) -> str:
