@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.support.lsp import CONFIG, configure, custom, initialize, open_doc, stats
+from tests.support.lsp import CONFIG, SERVER_ENV, configure, custom, initialize, open_doc, stats
 
 # One server for the module (loading the model is the slow part); each test
 # works on its own names, and the test that turns the setting off runs last.
@@ -227,3 +229,27 @@ async def test_the_setting_at_zero_gives_todays_prompt(server: LanguageClient, w
     off = await prompt(client, uri, line, character)
     assert off["ids"] == today["ids"]
     assert off["text"] == today["text"] and off["context"] == ""
+
+
+async def test_the_prompt_command_shows_the_context(ws: Path):
+    """`codellama-lsp prompt` adds the same blocks (workspace: the nearest project folder)."""
+    (ws / "pyproject.toml").write_text("[project]\nname = 'ws'\n")
+    lines = MAIN.rstrip("\n").split("\n")
+    where = ["--line", str(len(lines)), "--column", str(len(lines[-1]) + 1)]
+    main = str(ws / "pkg" / "main.py")
+
+    def run(*extra: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "lsp_server", "prompt", main, *where, *extra],
+            env=SERVER_ENV,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        ).stdout
+
+    shown = run()
+    assert "# Path: pkg/geometry.py" in shown and "# def area_of_circle(radius" in shown
+    assert run("--workspace", str(ws)) == shown
+    off = run("--settings", '{"workspaceContext": 0}')
+    assert "# Path:" not in off and off.endswith("    return ar\n")
