@@ -85,9 +85,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _language(path: str) -> str:
-    return {".py": "python", ".ts": "typescript", ".js": "javascript", ".java": "java"}.get(
-        Path(path).suffix, ""
-    )
+    from lsp_server.syntax.languages import language_id_for_path
+
+    return language_id_for_path(path)
 
 
 def _with_workspace(ctx, text: str, settings: Settings, args: argparse.Namespace):
