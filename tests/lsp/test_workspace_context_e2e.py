@@ -12,6 +12,7 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
+from pytest_lsp.client import make_test_lsp_client
 
 from tests.support.lsp import CONFIG, SERVER_ENV, configure, custom, initialize, open_doc, stats
 
@@ -229,6 +230,52 @@ async def test_the_setting_at_zero_gives_todays_prompt(server: LanguageClient, w
     off = await prompt(client, uri, line, character)
     assert off["ids"] == today["ids"]
     assert off["text"] == today["text"] and off["context"] == ""
+
+
+async def test_index_progress_and_watcher_registration(tmp_path):
+    """A client that allows it gets `$/progress` for the build and a file watcher."""
+    ws = workspace(tmp_path)
+    registrations: list[types.Registration] = []
+    client = make_test_lsp_client()
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        registrations.extend(params.registrations)
+
+    await client.start_io(*CONFIG.server_command, env=CONFIG.server_env)
+    try:
+        caps = types.ClientCapabilities(
+            window=types.WindowClientCapabilities(work_done_progress=True),
+            workspace=types.WorkspaceClientCapabilities(
+                did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(
+                    dynamic_registration=True
+                )
+            ),
+        )
+        await client.initialize_session(
+            types.InitializeParams(
+                capabilities=caps,
+                initialization_options={"model": "bundled"},
+                workspace_folders=[types.WorkspaceFolder(uri=ws.as_uri(), name="ws")],
+            )
+        )
+        await wait_indexed(client)
+        for _ in range(200):
+            if registrations:
+                break
+            await asyncio.sleep(0.05)
+        watched = [r for r in registrations if r.method == "workspace/didChangeWatchedFiles"]
+        assert len(watched) == 1
+        assert "py" in str(watched[0].register_options)
+        titles = [
+            getattr(report, "title", None)
+            for reports in client.progress_reports.values()
+            for report in reports
+        ]
+        assert "Indexing the workspace" in titles
+    finally:
+        await client.shutdown_session()
+        await client.stop()
 
 
 async def test_the_prompt_command_shows_the_context(ws: Path):
