@@ -156,7 +156,7 @@ INDEX: dict[str, WorkspaceIndex] = {}
 
 
 def quality(cases: list[Case], service: CompletionService, use_model: bool, window: int) -> dict:
-    s = settings(contextWindow=window, maxNewTokens=12)
+    s = settings(contextWindow=window, maxNewTokens=8)
     rows = {"recall_on": 0, "recall_off": 0, "match_on": 0, "match_off": 0}
     for case in cases:
         for on in (True, False):
@@ -257,7 +257,7 @@ def _common(a: list[int], b: list[int]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--per-package", type=int, default=30)
+    p.add_argument("--per-package", type=int, default=20, help="cases per half and package")
     p.add_argument("--no-model", action="store_true", help="skip the exact-match runs")
     p.add_argument("--skip-10k", action="store_true")
     args = p.parse_args(argv)
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {platform.machine()} {platform.processor() or ''}; packages: {dict(PACKAGES)}")
     for label, cases in (("tune", tune), ("report", report)):
         for window in (2048, 4096):
-            model = not args.no_model and window == 2048
+            model = not args.no_model and window == 2048 and label == "report"
             service.max_positions = 0 if window == 4096 else service.max_positions
             q = quality(cases, service, model, window)
             match = (
@@ -295,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(
                 f"{label:6} n={len(cases):3} window {window}: recall on {q['recall_on']:.0%} "
-                f"/ off {q['recall_off']:.0%}{match}"
+                f"/ off {q['recall_off']:.0%}{match}",
+                flush=True,
             )
     service.max_positions = 2048
     ws2k = synthesize(roots, 2000)
