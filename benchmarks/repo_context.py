@@ -12,8 +12,9 @@ gone (the user is typing it). Cases are split in two halves by the seed:
 
 - recall: the callee's signature line is in the prompt, with the context
   and without it (then only a same-file definition could be there: none is);
-- exact match: the bundled model's greedy completion finishes the called
-  name, with the context on and off (the bundled model's 2,048 positions);
+- exact match (report half only: the model is slow on this machine): the
+  bundled model's greedy completion finishes the called name, with the
+  context on and off (the bundled model's 2,048 positions);
 - selection time per keystroke (p50/p95), typing each case's line key by
   key in a 2,000-file workspace (copies of the four packages);
 - index build time and memory (tracemalloc, retained after the build) for
