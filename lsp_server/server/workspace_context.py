@@ -100,6 +100,7 @@ class WorkspaceContext:
 
         self._thread = threading.Thread(target=run, name="workspace-index", daemon=True)
         self._thread.start()
+        assert self.done is not None  # set by start() before this task runs
         count = await self.done
         message = f"{count} files in {self.index.build_seconds:.1f} s"
         self.server.log(f"codellama-lsp: workspace indexed: {message}")

@@ -132,9 +132,9 @@ class ContextSelector:
             elif name not in _COMMON and len(name) > 2:
                 out += self._by_name(name, path)
         for owner_name, attribute in _ATTRIBUTE.findall(window):
-            target = imports.get(owner_name)
-            if target is not None and target.name is None:
-                out += self._defined(target.path, attribute)
+            module = imports.get(owner_name)
+            if module is not None and module.name is None:
+                out += self._defined(module.path, attribute)
         if len(partial) >= 2:
             for name in index.starting_with(partial)[:PREFIX_MATCHES]:
                 out += self._by_name(name, path)
@@ -179,8 +179,10 @@ class ContextSelector:
         used = 0
         for path, name in keys:
             entry = self.index.entry(path)
-            definition = entry and next((d for d in entry.definitions if d.name == name), None)
-            if entry is None or definition is None:
+            if entry is None:
+                continue
+            definition = next((d for d in entry.definitions if d.name == name), None)
+            if definition is None:
                 continue
             block = render.definition_block(entry.relpath, definition, language, entry.language)
             if used + len(block) > max_chars:
