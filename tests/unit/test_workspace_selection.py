@@ -102,3 +102,21 @@ def test_similar_window_only_from_indexed_documents(ws, tmp_path_factory):
         "#     print_table(rows, total)\n"
     )
     assert "secret_total" not in "".join(blocks)
+
+
+def test_typescript_imports_and_comment_style(tmp_path):
+    (tmp_path / "geo.ts").write_text(
+        "/** Distance between points. */\n"
+        "export function distance(a: Point, b: Point): number { return 0 }\n"
+    )
+    main = "import { distance as dist } from './geo';\n\nconst d = di"
+    (tmp_path / "main.ts").write_text(main)
+    sel = selector(tmp_path.resolve())
+    blocks = sel.select(
+        "u", str(tmp_path.resolve() / "main.ts"), main, len(main), "typescript", 4000
+    )
+    assert blocks == (
+        "// Path: geo.ts\n"
+        "// function distance(a: Point, b: Point): number\n"
+        "//     /** Distance between points. */\n",
+    )
