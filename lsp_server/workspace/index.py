@@ -9,6 +9,7 @@ entry, never half of one.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -24,6 +25,10 @@ from lsp_server.workspace.walker import (
     read_source,
     workspace_files,
 )
+
+# Files indexed per folder at most: a home directory opened by mistake must not
+# take the machine (the walk stops there; 20,000 files are about 90 MB).
+MAX_FILES = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +64,11 @@ class WorkspaceIndex:
     def build(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Index every file of the folders; returns how many were indexed."""
         started = time.perf_counter()
-        paths = [(folder, p) for folder in self.folders for p in workspace_files(folder)]
+        paths = [
+            (folder, p)
+            for folder in self.folders
+            for p in itertools.islice(workspace_files(folder), MAX_FILES)
+        ]
         self._allowed_paths.update((str(p), True) for _, p in paths)
         for done, (folder, path) in enumerate(paths, 1):
             text = read_source(path)
