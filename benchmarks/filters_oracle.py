@@ -33,7 +33,7 @@ from oracle_runon import VARIANTS, runon  # noqa: E402
 from lsp_server.context import CompletionContext  # noqa: E402
 from lsp_server.filters import is_complete, postprocess  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "eval" / "human-eval-infilling"
+DATA = ROOT / "data" / "eval" / "human-eval-infilling"
 FILES = ("HumanEval-SingleLineInfilling.jsonl.gz", "HumanEval-RandomSpanInfillingLight.jsonl.gz")
 TIMEOUT_S = 5
 
