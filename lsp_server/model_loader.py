@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .fim_tokenizer import FimTokenizer
 
@@ -38,7 +41,22 @@ class LoadedModel:
     max_positions: int
 
 
+# Device files a GPU driver creates (NVIDIA, WSL's GPU bridge, AMD ROCm).
+_GPU_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/dxg", "/dev/kfd")
+
+
 def cuda_available() -> bool:
+    """Whether torch can use a GPU; without a GPU driver on Linux, known without importing torch.
+
+    Importing torch takes seconds: `codellama-lsp prompt` should not pay that
+    on a machine that cannot have CUDA anyway.
+    """
+    if (
+        sys.platform == "linux"
+        and "torch" not in sys.modules
+        and not any(os.path.exists(p) for p in _GPU_DRIVER_FILES)
+    ):
+        return False
     import torch
 
     return torch.cuda.is_available()
@@ -173,17 +191,43 @@ def _tokenizer_file(model: str, local: Path | None) -> str:
 
 
 def _hub_file(model: str, name: str) -> str:
-    """A file of a hub model: the local cache first, then one download."""
-    from huggingface_hub import hf_hub_download
+    """A file of a hub model: the local cache first, then one download.
+
+    When the hub cannot be reached (offline mode, or no connection to it within
+    a few seconds) this fails at once with one message, instead of the hub
+    client's minute of retries.
+    """
+    from huggingface_hub import constants, hf_hub_download
 
     try:
         return hf_hub_download(model, name, local_files_only=True)
     except Exception:
         pass
+    if constants.HF_HUB_OFFLINE or not _hub_reachable(constants.ENDPOINT):
+        raise ModelLoadError(
+            f"Could not load model '{model}': it is not in the local Hugging Face cache and "
+            f"{constants.ENDPOINT} cannot be reached (offline?). Download it once on a "
+            f"connected machine (hf download {model}) or set codellamaLsp.model to a local "
+            "directory or 'bundled'."
+        )
     try:
         return hf_hub_download(model, name)
     except Exception as exc:  # network, auth, missing repo: all need the same advice
         raise ModelLoadError(_explain_os_error(model, exc)) from exc
+
+
+def _hub_reachable(endpoint: str, timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the hub opens (assumed yes behind a proxy: it may)."""
+    proxies = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy")
+    if any(os.environ.get(name) for name in proxies):
+        return True
+    url = urlsplit(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def _check_fim_support(model: str, config: dict | None) -> None:
@@ -219,7 +263,8 @@ def _quantization_config(quantization: str, device: str) -> Any:
         from transformers import BitsAndBytesConfig
     except ImportError as exc:
         raise ModelLoadError(
-            "quantization needs bitsandbytes: pip install 'codellama-lsp[quant]'"
+            "quantization needs bitsandbytes: pip install bitsandbytes (or, in a checkout, "
+            "pip install '.[quant]')"
         ) from exc
     import torch
 
@@ -233,6 +278,6 @@ def _quantization_config(quantization: str, device: str) -> Any:
 def _explain_os_error(model: str, exc: Exception) -> str:
     return (
         f"Could not load model '{model}': {str(exc).splitlines()[0] if str(exc) else exc!r}. "
-        "If this machine is offline, download the model once (huggingface-cli download "
+        "If this machine is offline, download the model once (hf download "
         f"{model}) or set codellamaLsp.model to a local directory or 'bundled'."
     )
