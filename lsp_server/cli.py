@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__
-from .settings import SETTINGS, Settings, SettingsError, unknown_keys, unwrap_section
+from lsp_server import __version__
+from lsp_server.settings import SETTINGS, Settings, SettingsError, unknown_keys, unwrap_section
 
 PROG = "codellama-lsp"
 _LINE_BREAK = re.compile(r"\r\n?|\n")  # LSP's line breaks, as the server counts lines
@@ -84,8 +84,8 @@ def _run_at_position(args: argparse.Namespace) -> int:
     settings = _settings(args)
     text = _read_source(args.file)
     _check_position(text, args.file, args.line, args.column)
-    from .context import context_at
-    from .model_loader import ModelLoadError
+    from lsp_server.completion.context import context_at
+    from lsp_server.engines.transformers.loader import ModelLoadError
 
     # Editors show 1-based lines and columns counted in characters.
     ctx = context_at(text, args.line - 1, args.column - 1, "utf-32", _language(args.file))
@@ -125,7 +125,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     except SettingsError as exc:
         raise UsageError(f"invalid settings: {'; '.join(exc.errors)}") from None
     if settings.device == "cuda":
-        from .model_loader import cuda_available
+        from lsp_server.engines.transformers.loader import cuda_available
 
         if not cuda_available():
             raise UsageError(
@@ -192,9 +192,9 @@ def _language(path: str) -> str:
 
 
 def _load(settings: Settings):
-    from .completion import CompletionService
-    from .engines import create_engine
-    from .prompt import PromptBuilder
+    from lsp_server.completion.service import CompletionService
+    from lsp_server.engines.factory import create_engine
+    from lsp_server.prompts.codellama_ids import PromptBuilder
 
     engine, tokenizer = create_engine(settings, log=lambda m: print(m, file=sys.stderr))
     loaded = getattr(engine, "loaded", None)
@@ -204,9 +204,9 @@ def _load(settings: Settings):
 
 
 def _print_prompt(ctx, settings: Settings, args) -> int:
-    from .completion import CompletionService
-    from .model_loader import load_tokenizer, resolve_model
-    from .prompt import PromptBuilder
+    from lsp_server.completion.service import CompletionService
+    from lsp_server.engines.transformers.loader import load_tokenizer, resolve_model
+    from lsp_server.prompts.codellama_ids import PromptBuilder
 
     tok, max_positions = load_tokenizer(resolve_model(settings.model, settings.device)[0])
     # Same budget as the server; no engine is needed to build a prompt.
@@ -251,7 +251,7 @@ def _serve(tcp: tuple[str, int] | None) -> int:
     `os._exit` once output is flushed: interpreter teardown after a model was
     loaded (torch, the worker thread) takes seconds, and an editor waits for it.
     """
-    from .server import create_server
+    from lsp_server.server.app import create_server
 
     server = create_server()
     if tcp is None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import ROOT, SERVER_ENV
+from tests.support.lsp import ROOT, SERVER_ENV
 
 INIT = {"capabilities": {}, "initializationOptions": {"model": "bundled"}}
 

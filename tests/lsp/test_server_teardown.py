@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from ..conftest import ROOT
+from tests.support.lsp import ROOT
 
 FAILS_BEFORE_INITIALIZE = """
 from pathlib import Path

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.model_loader import _GPU_DRIVER_FILES
-
-from ..conftest import ROOT, SERVER_ENV
+from lsp_server.engines.transformers.loader import _GPU_DRIVER_FILES
+from tests.support.lsp import ROOT, SERVER_ENV
 
 SOURCE = "import os\n\n\ndef list_files(path):\n    return os.listdir(path)\n"  # 6 lines
 
