@@ -125,9 +125,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     except SettingsError as exc:
         raise UsageError(f"invalid settings: {'; '.join(exc.errors)}") from None
     if settings.device == "cuda":
-        from lsp_server.engines.transformers.loader import cuda_available
+        from lsp_server.engines.transformers.loader import cuda_available, gpu_driver_present
 
-        if not cuda_available():
+        if not (gpu_driver_present() and cuda_available()):
             raise UsageError(
                 "device 'cuda' was asked for but PyTorch sees no CUDA GPU; use --device cpu "
                 "(or auto), or install a CUDA build of torch"
@@ -205,10 +205,16 @@ def _load(settings: Settings):
 
 def _print_prompt(ctx, settings: Settings, args) -> int:
     from lsp_server.completion.service import CompletionService
-    from lsp_server.engines.transformers.loader import load_tokenizer, resolve_model
+    from lsp_server.engines.transformers.loader import (
+        gpu_driver_present,
+        load_tokenizer,
+        resolve_model,
+    )
     from lsp_server.prompts.codellama_ids import PromptBuilder
 
-    tok, max_positions = load_tokenizer(resolve_model(settings.model, settings.device)[0])
+    # No GPU driver: no CUDA, known without importing torch (seconds) for `model: auto`.
+    cuda = None if gpu_driver_present() else False
+    tok, max_positions = load_tokenizer(resolve_model(settings.model, settings.device, cuda)[0])
     # Same budget as the server; no engine is needed to build a prompt.
     prompt = CompletionService(None, PromptBuilder(tok), max_positions).prompt(ctx, settings)  # type: ignore[arg-type]
     print(json.dumps(prompt.ids) if args.ids else tok.decode(prompt.ids))

@@ -7,7 +7,6 @@ traceback, nothing on stdout.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.engines.transformers.loader import _GPU_DRIVER_FILES
+from lsp_server.engines.transformers.loader import gpu_driver_present
 from tests.support.lsp import ROOT, SERVER_ENV
 
 SOURCE = "import os\n\n\ndef list_files(path):\n    return os.listdir(path)\n"  # 6 lines
@@ -163,9 +162,7 @@ def test_hub_id_that_cannot_be_fetched(tmp_path, source, extra):
     assert "Retry" not in line
 
 
-@pytest.mark.skipif(
-    any(os.path.exists(p) for p in _GPU_DRIVER_FILES), reason="a GPU driver: torch decides"
-)
+@pytest.mark.skipif(gpu_driver_present(), reason="a GPU driver: torch decides about CUDA")
 def test_prompt_does_not_import_torch(source):
     position = ("--line", "4", "--column", "1")
     done = subprocess.run(

@@ -45,29 +45,33 @@ class LoadedModel:
 _GPU_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/dxg", "/dev/kfd")
 
 
-def cuda_available() -> bool:
-    """Whether torch can use a GPU; without a GPU driver on Linux, known without importing torch.
+def gpu_driver_present() -> bool:
+    """False only where no GPU driver can be found (Linux): then CUDA cannot be available.
 
-    Importing torch takes seconds: `codellama-lsp prompt` should not pay that
-    on a machine that cannot have CUDA anyway.
+    Lets `codellama-lsp prompt` skip importing torch (seconds) on such machines.
+    The server still asks torch itself (`cuda_available`): the call also sets up
+    state that torch.compile relies on later.
     """
-    if (
-        sys.platform == "linux"
-        and "torch" not in sys.modules
-        and not any(os.path.exists(p) for p in _GPU_DRIVER_FILES)
-    ):
-        return False
+    if sys.platform != "linux":
+        return True
+    return any(os.path.exists(p) for p in _GPU_DRIVER_FILES)
+
+
+def cuda_available() -> bool:
     import torch
 
     return torch.cuda.is_available()
 
 
-def resolve_model(model: str, device: str = "auto") -> tuple[str, str]:
-    """(model path or hub id, why it was chosen) for the `model` setting."""
+def resolve_model(model: str, device: str = "auto", cuda: bool | None = None) -> tuple[str, str]:
+    """(model path or hub id, why it was chosen) for the `model` setting.
+
+    `cuda` is whether CUDA is available when the caller already knows (None: ask torch).
+    """
     if model == "bundled":
         return str(BUNDLED_MODEL), "the bundled tiny model (setting model=bundled)"
     if model == "auto":
-        if device != "cpu" and cuda_available():
+        if device != "cpu" and (cuda_available() if cuda is None else cuda):
             return DEFAULT_GPU_MODEL, "Code Llama 7B, because CUDA is available (model=auto)"
         return str(BUNDLED_MODEL), (
             "the bundled tiny model, because no CUDA GPU was found (model=auto); "
