@@ -19,5 +19,6 @@ return {
   endpoint = "",
   apiToken = "",
   postprocess = true,
+  threads = 0,
   modelFamily = "auto",
 }
