@@ -1,7 +1,7 @@
 """A loopback stand-in for TGI (and OpenAI-compatible servers) that tests can script.
 
 Implements `/info`, `/generate`, `/generate_stream`, `/v1/models` and
-`/v1/completions` as TGI's OpenAPI description (`shared/specs/tgi-openapi.json`)
+`/v1/completions` as TGI's OpenAPI description (`data/specs/tgi-openapi.json`)
 describes them, validates every request body the client sends against that
 description (and its own answers, so the fake stays faithful), and records
 what it saw: requests, headers, tokens sent, and a client that went away.
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import jsonschema
 
-# ../shared relative to the repository root (read-only project material).
-SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "specs" / "tgi-openapi.json"
+# In the repository (source and license: data/specs/README.md).
+SPEC = Path(__file__).resolve().parents[1] / "data" / "specs" / "tgi-openapi.json"
 
 REQUEST_SCHEMAS = {
     "/generate": "GenerateRequest",

@@ -4,8 +4,8 @@
     python -m benchmarks.gpu --dry      # CPU, tiny shapes: checks the script in < 1 minute
 
 Random weights with the exact Code Llama shapes cost the same compute as the
-real ones (DESIGN.md), so no download is needed. For each of fp16 7B, 4-bit
-7B (bitsandbytes nf4) and fp16 13B the script saves a safetensors checkpoint
+real ones (docs/design.md, "GPU figures"), so no download is needed. For each
+of fp16 7B, 4-bit 7B (bitsandbytes nf4) and fp16 13B the script saves a safetensors checkpoint
 with the bundled tokenizer to a temporary directory (deleted after use),
 loads it through the product's own `load_model` (CUDA: bf16 where supported,
 as the server does), builds the engine the server builds (KV reuse, static
@@ -49,7 +49,7 @@ from lsp_server.prompts.codellama_ids import PromptBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SHAPES = {  # DESIGN.md: Code Llama 7B and 13B
+SHAPES = {  # docs/design.md: Code Llama 7B and 13B
     "7B": {"hidden_size": 4096, "intermediate_size": 11008, "layers": 32, "heads": 32},
     "13B": {"hidden_size": 5120, "intermediate_size": 13824, "layers": 40, "heads": 40},
     "tiny": {"hidden_size": 64, "intermediate_size": 128, "layers": 2, "heads": 2},

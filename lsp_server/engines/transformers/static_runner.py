@@ -1,7 +1,8 @@
 """One preallocated KV cache with fixed-shape forwards, for CUDA graphs.
 
-Eager decoding on a GPU is bound by Python and kernel launches (DESIGN.md:
-29.6 ms/token for 7B where the bandwidth floor is ~3.2). A static cache
+Eager decoding on a GPU is bound by Python and kernel launches
+(docs/design.md, "GPU figures": 29.6 ms/token for 7B where the bandwidth
+floor is ~3.2). A static cache
 gives every decode step the same shapes and addresses, so `torch.compile`
 can replay it as a CUDA graph. Two shapes are compiled: one token (decode)
 and a chunk of `chunk` tokens (the few tokens a keystroke adds); a chunk is
