@@ -15,19 +15,15 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from lsp_server.syntax.languages import new_parser
+from lsp_server.syntax.languages import LANGUAGES, new_parser
 
-# File suffix → grammar name (the languages whose definitions we index).
+# The languages whose definitions are indexed (their extractors are below);
+# which files they are comes from the language registry.
+INDEXED_LANGUAGES = ("python", "javascript", "typescript", "tsx", "java")
 SUFFIX_LANGUAGES = {
-    ".py": "python",
-    ".pyi": "python",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".cjs": "javascript",
-    ".jsx": "javascript",
-    ".ts": "typescript",
-    ".tsx": "tsx",
-    ".java": "java",
+    extension: LANGUAGES[name].name
+    for name in INDEXED_LANGUAGES
+    for extension in LANGUAGES[name].extensions
 }
 MAX_SIGNATURE = 200
 MAX_DOC = 120
