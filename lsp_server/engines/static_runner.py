@@ -118,6 +118,26 @@ class StaticRunner:
         self.ids.append(token)
         return logits
 
+    def verify(self, tokens: list[int]) -> torch.Tensor:
+        """Logits after each of `tokens` (a drafted step), in the chunk's shape.
+
+        Drafts reuse the compiled chunk graph: no extra shape to compile or
+        record. The caller drops rejected tokens from `ids`; the next forward
+        moves the write position back over them.
+        """
+        pos = len(self.ids)
+        self._set_length(pos)
+        padded = tokens + [tokens[-1]] * (self.chunk - len(tokens))
+        tensor = torch.tensor([padded], dtype=torch.long, device=self.device)
+        logits = self._call(tensor, 0).logits[0, : len(tokens)].clone()
+        self._set_length(pos + len(tokens))
+        self.ids.extend(tokens)
+        return logits
+
+    def verify_room(self) -> int:
+        """Most draft tokens a verification can take (the pending token comes first)."""
+        return self.chunk - 1 if len(self.ids) + self.chunk <= self.max_len else 0
+
     def allocate(self) -> None:
         """Allocate the cache with an eager forward (outside any compiled graph)."""
         if not self._layers():

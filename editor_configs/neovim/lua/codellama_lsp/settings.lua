@@ -14,6 +14,7 @@ return {
   prefixShare = 0.75,
   kvReuse = true,
   kvCacheMaxMB = 0,
+  draftTokens = 8,
   compile = "auto",
   engine = "transformers",
   endpoint = "",
