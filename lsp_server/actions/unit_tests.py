@@ -21,8 +21,13 @@ from pathlib import Path
 
 import tree_sitter
 
-from ..syntax import FunctionInfo, ParsedDocument, new_error_nodes, parse
-from .test_files import UnitTestFile, UnitTestFileError, append_offset, locate_test_file
+from lsp_server.actions.test_conventions import (
+    UnitTestFile,
+    UnitTestFileError,
+    append_offset,
+    locate_test_file,
+)
+from lsp_server.syntax import FunctionInfo, ParsedDocument, new_error_nodes, parse
 
 MAX_NEW_TOKENS = 384
 SYSTEM_PROMPT = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..conftest import configure, inline, open_doc, stats
+from tests.support.lsp import configure, inline, open_doc, stats
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

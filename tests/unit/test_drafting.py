@@ -1,7 +1,7 @@
 """Prompt-lookup drafting on the bundled model: the same greedy ids in fewer steps.
 
 Every comparison runs the server's prompts after random edits of a real
-Python file (tests/keystroke_edits.py), with drafting off as the reference.
+Python file (tests/support/keystroke_edits.py), with drafting off as the reference.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import threading
 import pytest
 import torch
 
-from lsp_server.engines.base import GenerationRequest
-from lsp_server.engines.drafting import DraftLength, PromptLookup, accepted
-from lsp_server.engines.transformers_engine import TransformersEngine
-from tests.keystroke_edits import SOURCE, builder, edits, loaded, request
+from lsp_server.engines.transformers.drafting import DraftLength, PromptLookup, accepted
+from lsp_server.engines.transformers.engine import TransformersEngine
+from lsp_server.generation import GenerationRequest
+from tests.support.keystroke_edits import SOURCE, builder, edits, loaded, request
 
 __all__ = ["builder", "loaded"]  # fixtures
 
@@ -197,7 +197,7 @@ def test_a_rejected_draft_on_the_static_path_keeps_the_step_by_step_ids(loaded, 
 
 
 def test_cancel_lands_within_one_verification_step(loaded, builder):
-    from lsp_server.worker import _cancel
+    from lsp_server.server.worker import _cancel
 
     engine = TransformersEngine(loaded)
     cancel, reached = threading.Event(), threading.Event()
