@@ -193,6 +193,18 @@ def test_a_rejected_draft_on_the_static_path_keeps_the_step_by_step_ids(loaded, 
     assert again.reused_tokens == len(req.prompt.ids) - 1 and again.token_ids == truth[:NEW]
 
 
+def test_the_static_path_drafts_up_to_the_end_of_its_cache(loaded, builder):
+    """A prompt that fills the static cache but for the answer: drafts still verify
+    (the padded chunk writes into spare room past the usable length)."""
+    req = request(builder, SOURCE, len(SOURCE) // 2, max_new_tokens=NEW)
+    engine = TransformersEngine(loaded, context_window=len(req.prompt.ids) + NEW)
+    runner = engine.use_static()
+    got = run(engine, req, "doc", 8)
+    assert engine.last_path == "static" and got.drafted > 0
+    assert len(runner.ids) == engine.max_len - 1 and runner.verify_room() == runner.chunk - 1
+    assert got.token_ids == run(TransformersEngine(loaded), req, None, 0).token_ids
+
+
 # -- cancel and sampling ---------------------------------------------------------------
 
 

@@ -32,7 +32,11 @@ from lsp_server.engines.transformers.drafting import Drafter, DraftLength, accep
 from lsp_server.engines.transformers.growing_cache import cache_nbytes, new_cache
 from lsp_server.engines.transformers.kv_store import CachedPrompt, KVStore, common_prefix_len, crop
 from lsp_server.engines.transformers.loader import LoadedModel
-from lsp_server.engines.transformers.static_runner import StaticRunner, static_cache_bytes
+from lsp_server.engines.transformers.static_runner import (
+    CHUNK,
+    StaticRunner,
+    static_cache_bytes,
+)
 from lsp_server.generation import EngineError, GenerationRequest, GenerationResult
 
 log = logging.getLogger(__name__)
@@ -41,7 +45,7 @@ DEFAULT_CACHE_MB = {"cuda": 4096, "cpu": 512}
 # Prefill pieces: a cancel is noticed between them. Big enough that splitting
 # costs nothing measurable (CPU) or few kernel launches (CUDA, eager).
 PREFILL_PIECE = {"cuda": 512, "cpu": 256}
-MAX_DRAFT = 15  # the `draftTokens` maximum: a verification fits the static chunk (16)
+MAX_DRAFT = CHUNK - 1  # the `draftTokens` maximum: a verification fits the static chunk
 
 
 class TransformersEngine:
@@ -204,7 +208,7 @@ class TransformersEngine:
             return False
 
         def build() -> StaticRunner:
-            need = static_cache_bytes(self.model.config, self.max_len, self.model.dtype)
+            need = static_cache_bytes(self.model.config, self.max_len + CHUNK, self.model.dtype)
             if need > self.cache_bytes:
                 raise MemoryError(
                     f"a static cache of {self.max_len} tokens needs {need >> 20} MB, more than "
