@@ -22,10 +22,11 @@ and replays typing a standard-library function into a big file at a
   eager, greedy, no cache reuse;
 - prompt-lookup drafting (`draftTokens` 8) off and on for the single-line
   replay, in a second table: latency, decode steps per answer, accepted draft
-  tokens per step. Random weights make the answers themselves meaningless
-  (often one token repeated, which the lookup then drafts well), so these rows
-  measure what a verification step costs on the device; how many drafts are
-  accepted depends on the real model (see the CPU keystroke replay).
+  tokens per step. Random weights write tokens that are not in the document,
+  so the lookup rarely drafts; a third row therefore drafts the answer itself
+  (taken from the drafting-off run of the same prompts, up to 8 tokens): what
+  verification costs and saves on the device when drafts are right. How many
+  drafts a real model accepts is measured on CPU (benchmarks/keystrokes.py).
 
 Generations here never stop early (no stop ids), so every request decodes
 exactly its 16 or 64 tokens. Rows print as they finish; a config that would
@@ -233,6 +234,10 @@ def run_config(
     single, cold, prompts, plain_results = replay(engine, args.keys, 16, args.context)
     paths = [engine.last_path]
     drafting, _, _, drafted = replay(engine, args.keys, 16, args.context, DRAFT_TOKENS)
+    answers = {tuple(ids): r.token_ids for ids, r in zip(prompts, plain_results, strict=True)}
+    engine._drafter = lambda request, ids: _AnswerDrafter(answers.get(tuple(ids), []))
+    oracle, _, _, oracle_results = replay(engine, args.keys, 16, args.context, DRAFT_TOKENS)
+    del engine._drafter
     multi, _, multi_prompts, _ = replay(engine, max(args.keys // 3, 2), 64, args.context)
     paths.append(engine.last_path)
     # A prompt with room for 64 new tokens in the context: the static path serves it.
@@ -258,12 +263,30 @@ def run_config(
     )
     draft_rows = [
         _draft_row(name, label, times, results)
-        for label, times, results in (("off", single, plain_results), ("on", drafting, drafted))
+        for label, times, results in (
+            ("off", single, plain_results),
+            ("on", drafting, drafted),
+            ("on, drafts = the answer", oracle, oracle_results),
+        )
     ]
     engine.close()
     del engine, loaded
     _free()
     return row, draft_rows
+
+
+class _AnswerDrafter:
+    """Drafts the known answer (up to DRAFT_TOKENS): verification's cost when drafts are right."""
+
+    def __init__(self, answer: list[int]) -> None:
+        self.answer = answer
+
+    def propose(self, out: list[int], room: int) -> list[int]:
+        left = len(self.answer) - len(out) - 1  # the last token comes from the verification
+        return self.answer[len(out) : len(out) + max(min(DRAFT_TOKENS, room, left), 0)]
+
+    def update(self, drafted: int, accepted: int) -> None:
+        pass
 
 
 def _draft_row(name: str, label: str, times: list[float], results: list[Any]) -> str:
