@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the language server on stdio (the default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead (debugging)")
+    serve.add_argument("--stdio", action="store_true", help="ignored; stdio is the default")
     for name, helptext in (
         ("complete", "print the completion the server would show at a position"),
         ("prompt", "print the exact prompt the server would send at a position"),
@@ -77,9 +78,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _language(path: str) -> str:
-    return {".py": "python", ".ts": "typescript", ".js": "javascript", ".java": "java"}.get(
-        Path(path).suffix, ""
-    )
+    from lsp_server.syntax.languages import language_id_for_path
+
+    return language_id_for_path(path)
 
 
 def _load(settings: Settings):
@@ -118,9 +119,11 @@ def _print_prompt(ctx, settings: Settings, args) -> int:
 def _print_completion(ctx, settings: Settings, args) -> int:
     import time
 
-    import torch
+    import torch  # noqa: F401  (apply_threads sets torch's count for this thread)
 
-    torch.set_num_threads(min(torch.get_num_threads(), 4))
+    from lsp_server.server.threads import apply_threads
+
+    apply_threads(settings.threads)  # as the server does: the `threads` setting
     service = _load(settings)
     started = time.perf_counter()
     suggestion = service.complete(ctx, settings)

@@ -101,6 +101,13 @@ SETTINGS: dict[str, Spec] = {
         "Clean up raw model output (cut at the end of the block, drop repeats of the "
         "code after the cursor, ...). Off shows the raw middle: for benchmarks and debugging.",
     ),
+    "threads": Spec(
+        0,
+        "CPU threads PyTorch uses for the model; 0 picks one per two cores, at most 4 "
+        "(PyTorch's default, one per core, is slower on a busy machine).",
+        minimum=0,
+        maximum=256,
+    ),
     "modelFamily": Spec(
         "auto",
         "Prompt family; `auto` detects it from the model.",

@@ -17,10 +17,12 @@ from lsp_server.completion.context import CompletionContext, PositionError, cont
 from lsp_server.completion.service import CompletionService, Suggestion
 from lsp_server.generation import EngineError, GenerationResult
 from lsp_server.prompts.families import FamilyError
+from lsp_server.server import threads
 from lsp_server.server.document_sync import DocumentProtocol
 from lsp_server.server.documents import Document, DocumentStore, UnknownDocument
 from lsp_server.server.inflight import Inflight
 from lsp_server.server.models import ModelManager
+from lsp_server.server.threads import apply_threads
 from lsp_server.server.worker import Worker
 from lsp_server.settings import SECTION, Settings, SettingsError, unknown_keys
 
@@ -196,8 +198,13 @@ def create_server() -> CodeLlamaServer:
         changes = params.settings
         if not changes:
             changes = await _pull_configuration(ls)
-        if changes and ls.apply_settings(changes) and ls.models.needs_reload(ls.settings):
+        if not (changes and ls.apply_settings(changes)):
+            return
+        if ls.models.needs_reload(ls.settings):
             ls.models.start(ls.settings)
+        elif ls.settings.engine == "transformers":  # between generations, on the model's thread
+            count = ls.settings.threads
+            await ls.worker.call_async(lambda: apply_threads(count))
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -256,6 +263,7 @@ def create_server() -> CodeLlamaServer:
             "shared_generations": ls.inflight.joined,
             "max_generating": ls.worker.max_running,  # most jobs ever in flight at once: 1
             "settings": ls.settings.values,
+            "torch_threads": threads.applied,  # on the model's thread; None: torch unused
         }
 
     @ls.feature(PROMPT_METHOD)

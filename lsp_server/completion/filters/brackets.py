@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 
+from lsp_server.syntax.languages import line_comment
+
 OPENERS = {"(": ")", "[": "]", "{": "}"}
 CLOSERS = {")": "(", "]": "[", "}": "{"}
 _QUOTES = "'\"`"
@@ -19,9 +21,8 @@ CONTINUATION_ENDINGS = ("(", "[", "{", ",", "\\")
 
 
 def comment_marker(language_id: str) -> str:
-    """The line-comment marker of a language ("#" or "//")."""
-    hash_langs = {"python", "shellscript", "bash", "sh", "ruby", "perl", "r", "yaml", "toml"}
-    return "#" if (language_id or "python") in hash_langs else "//"
+    """The line-comment marker of a language ("#", "//", "--"), from the registry."""
+    return line_comment(language_id)
 
 
 def code_brackets(

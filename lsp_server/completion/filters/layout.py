@@ -18,9 +18,9 @@ from lsp_server.completion.filters.brackets import (
     quote_state,
     string_end,
 )
+from lsp_server.syntax.languages import indent_blocks
 
 # Languages whose blocks are made by indentation rather than braces.
-INDENT_LANGUAGES = frozenset({"python", "cython", "starlark", "nim", "coffeescript", "yaml"})
 # A line that starts a Python definition (decorators included).
 DEFINITION = re.compile(r"(@|(async\s+def|def|class)\b)")
 # How far back to look for the enclosing definition and open brackets.
@@ -107,7 +107,7 @@ def _layout(ctx: CompletionContext) -> Layout:
 def is_indent_language(ctx: CompletionContext) -> bool:
     """Python-like languages; an unnamed language is guessed from its braces."""
     if ctx.language_id:
-        return ctx.language_id in INDENT_LANGUAGES
+        return indent_blocks(ctx.language_id)
     tail = ctx.prefix[-2000:]
     return tail.count("{") <= tail.count(":") // 4
 

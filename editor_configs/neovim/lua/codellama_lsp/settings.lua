@@ -20,5 +20,6 @@ return {
   endpoint = "",
   apiToken = "",
   postprocess = true,
+  threads = 0,
   modelFamily = "auto",
 }
