@@ -62,6 +62,14 @@ SETTINGS: dict[str, Spec] = {
         minimum=0.1,
         maximum=0.95,
     ),
+    "workspaceContext": Spec(
+        0.15,
+        "Share of the prompt budget for definitions from other workspace files (imports, "
+        "names near the cursor, similar recently edited code), shown as comments at the top "
+        "of the prefix; taken from the prefix's share. 0 turns it off.",
+        minimum=0.0,
+        maximum=0.5,
+    ),
     "kvReuse": Spec(
         True,
         "Reuse the previous keystroke's KV cache (prefill only what changed); "

@@ -12,6 +12,7 @@ return {
   temperature = 0.0,
   topP = 1.0,
   prefixShare = 0.75,
+  workspaceContext = 0.15,
   kvReuse = true,
   kvCacheMaxMB = 0,
   draftTokens = 8,
