@@ -81,6 +81,14 @@ SETTINGS: dict[str, Spec] = {
         minimum=0,
         maximum=1_000_000,
     ),
+    "draftTokens": Spec(
+        8,
+        "Most tokens drafted from the document per decode step and verified in one "
+        "forward pass (prompt-lookup speculative decoding; same output, fewer steps). "
+        "Greedy only: off when temperature > 0. 0 turns it off.",
+        minimum=0,
+        maximum=15,
+    ),
     "compile": Spec(
         "auto",
         "Static KV cache + torch.compile (CUDA graphs), compiled in the background at load; "

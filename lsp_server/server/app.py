@@ -141,6 +141,12 @@ class CodeLlamaServer(LanguageServer):
             self.stats["prefilled_tokens"] = (
                 self.stats.get("prefilled_tokens", 0) + result.prefill_tokens
             )
+            for name, value in (
+                ("decode_steps", result.steps),
+                ("drafted_tokens", result.drafted),
+                ("accepted_tokens", result.accepted),
+            ):
+                self.stats[name] = self.stats.get(name, 0) + value
             if result.stop_reason == "cancelled":
                 self.stats["cancelled_steps"] = result.steps  # how fast it stopped
                 # Decode steps run after the cancel arrived (the promise: at most one).
@@ -167,6 +173,9 @@ class CodeLlamaServer(LanguageServer):
             "prefill_tokens": result.prefill_tokens,
             "reused_tokens": result.reused_tokens,
             "steps": result.steps,
+            "tokens": len(result.token_ids),
+            "drafted": result.drafted,
+            "accepted": result.accepted,
             "stop_reason": result.stop_reason,
             "path": getattr(service.engine, "last_path", ""),
         }

@@ -15,6 +15,7 @@ return {
   workspaceContext = 0.15,
   kvReuse = true,
   kvCacheMaxMB = 0,
+  draftTokens = 8,
   compile = "auto",
   engine = "transformers",
   endpoint = "",
