@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import sys
 import threading
 import time
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import FeatureRequestError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from . import __version__
@@ -20,7 +23,8 @@ from .engines.base import EngineError, GenerationResult
 from .families import FamilyError
 from .inflight import Inflight
 from .model_manager import ModelManager
-from .protocol import DocumentProtocol
+from .protocol import DocumentProtocol, strict_converter
+from .redaction import install_log_redaction, redacted_settings
 from .settings import SECTION, Settings, SettingsError, unknown_keys
 from .worker import Worker
 
@@ -36,6 +40,7 @@ class CodeLlamaServer(LanguageServer):
             "codellama-lsp",
             __version__,
             protocol_cls=DocumentProtocol,
+            converter_factory=strict_converter,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
         self.documents = DocumentStore()
@@ -45,6 +50,36 @@ class CodeLlamaServer(LanguageServer):
         self.stats: dict[str, Any] = {"model_calls": 0, "typed_through": 0, "cancelled": 0}
         self._shown_errors: set[str] = set()
         self.inflight: Inflight[Suggestion | None] = Inflight()
+
+    def start_io(self, stdin=None, stdout=None) -> None:  # type: ignore[override]
+        """Serve on stdio and exit the process with LSP's code, promptly.
+
+        `os._exit`: a generation may still be running on the worker thread
+        (a remote server that never answers); the client has gone, so
+        nothing is waiting for it.
+        """
+        from .stdio import serve_stdio
+
+        install_log_redaction()
+        code = 1
+        stdin, stdout = stdin or sys.stdin.buffer, stdout or sys.stdout.buffer
+        try:
+            code = serve_stdio(self.protocol, stdin, stdout)
+        finally:
+            self.worker.shutdown()
+            logging.shutdown()
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            os._exit(code)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log what went wrong; no popup (pygls showed one for protocol garbage).
+
+        Request errors were already answered to the client: nothing to add.
+        """
+        if source is not FeatureRequestError:
+            log.error("error in the server: %s", error)
 
     # -- messages -------------------------------------------------------------
 
@@ -246,7 +281,7 @@ def create_server() -> CodeLlamaServer:
             "superseded": ls.worker.superseded,
             "shared_generations": ls.inflight.joined,
             "max_generating": ls.worker.max_running,  # most jobs ever in flight at once: 1
-            "settings": ls.settings.values,
+            "settings": redacted_settings(ls.settings.values),
         }
 
     @ls.feature(PROMPT_METHOD)

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcRequestCancelled
+from pygls.exceptions import (
+    JsonRpcContentModified,
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcRequestCancelled,
+)
 from pygls.uris import from_fs_path, to_fs_path
 
 from ..engines.base import GenerationRequest, GenerationResult, Prompt
@@ -76,8 +81,8 @@ class CodeActions:
 
     async def run_command(self, *args: Any) -> bool:
         """The fallback for clients without resolve: compute, then applyEdit."""
-        if not args:
-            raise ActionFailed("missing code action data")
+        if len(args) != 1:
+            raise JsonRpcInvalidParams(f"{COMMAND} takes one argument: the code action's data")
         action = types.CodeAction(title="Code Llama", data=args[0])
         resolved = await self.resolve(action)
         result = await self.ls.workspace_apply_edit_async(
