@@ -180,7 +180,7 @@ class DocumentProtocol(LanguageServerProtocol):
         except Exception:
             log.exception("could not serialize a message")
             return
-        log.debug("Sending data: %s", body[:2000])
+        log.info("Sending data: %s", body[:2000].decode("utf-8", "replace"))
         header = f"Content-Length: {len(body)}\r\n\r\n".encode("ascii")
         try:
             self.writer.write(header + body)

@@ -25,6 +25,7 @@ from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..redaction import add_secret
 from .remote_errors import RETRY_STATUSES, Cancelled, RemoteError, Wording
 
 # How a kept-alive connection that the server has closed fails on reuse.
@@ -56,6 +57,12 @@ class HttpStream:
             shown = re.sub(r"//[^/@]*@", "//***@", base_url)  # no password in messages
             raise RemoteError(
                 f"codellamaLsp.endpoint must be an http:// or https:// URL, got {shown!r}"
+            )
+        add_secret(token)
+        if re.fullmatch(r"[!-~]*", token) is None:  # CR, LF, spaces, non-ASCII: header injection
+            raise RemoteError(
+                "The API token (codellamaLsp.apiToken or CODELLAMA_LSP_API_TOKEN) may hold "
+                "only printable ASCII without spaces; it is sent in an HTTP header."
             )
         self.engine = engine
         self._https = parts.scheme == "https"

@@ -235,3 +235,24 @@ def test_exits_when_the_client_process_dies() -> None:
 
 def test_frame_helper_counts_bytes() -> None:
     assert frame(b"\xc3\xa9").startswith(b"Content-Length: 2\r\n")
+
+
+@pytest.mark.parametrize("name", ["temperature", "topP", "prefixShare"])
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_settings_are_rejected_with_a_message(
+    server: RawServer, name: str, value: str
+) -> None:
+    body = (
+        '{"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration", '
+        f'"params": {{"settings": {{"codellamaLsp": {{"{name}": {value}}}}}}}}}'
+    )
+    server.send(body.encode())
+    while True:
+        msg = server.next_frame()
+        assert msg is not None
+        if msg.get("method") == "window/showMessage":
+            break
+    assert "finite" in msg["params"]["message"] and name in msg["params"]["message"]
+    settings = server.call("codellamaLsp/stats", {})["result"]["settings"]
+    assert settings[name] in (0.0, 1.0, 0.75)
+    still_serves(server)
