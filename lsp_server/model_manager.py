@@ -29,6 +29,7 @@ RELOAD_KEYS = (
     "quantization",
     "engine",
     "endpoint",
+    "remoteDeadline",
     "apiToken",
     "modelFamily",
     "compile",

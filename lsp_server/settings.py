@@ -90,6 +90,13 @@ SETTINGS: dict[str, Spec] = {
         choices=("transformers", "tgi", "openai"),
     ),
     "endpoint": Spec("", "Base URL of the `tgi` or `openai` engine."),
+    "remoteDeadline": Spec(
+        20.0,
+        "Most seconds one request to the `tgi` or `openai` server may take, start to end "
+        "(keep-alives included); past it the request fails and the next one is served.",
+        minimum=1.0,
+        maximum=600.0,
+    ),
     "apiToken": Spec(
         "",
         "Token for the remote engine (or the CODELLAMA_LSP_API_TOKEN environment variable).",

@@ -17,6 +17,7 @@ return {
   compile = "auto",
   engine = "transformers",
   endpoint = "",
+  remoteDeadline = 20.0,
   apiToken = "",
   postprocess = true,
   modelFamily = "auto",
