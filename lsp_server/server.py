@@ -17,7 +17,7 @@ from pygls.lsp.server import LanguageServer
 
 from . import __version__
 from .completion import CompletionService, Suggestion
-from .context import CompletionContext, PositionError, context_at
+from .context import CompletionContext, PositionError, context_at, index_to_column
 from .documents import Document, DocumentStore, UnknownDocument
 from .engines.base import EngineError, GenerationResult
 from .families import FamilyError
@@ -239,10 +239,11 @@ def create_server() -> CodeLlamaServer:
     async def inline_completion(
         ls: CodeLlamaServer, params: types.InlineCompletionParams
     ) -> list[types.InlineCompletionItem]:
-        suggestion = await ls.suggest(params.text_document.uri, params.position)
+        ctx = ls.context(params.text_document.uri, params.position)
+        suggestion = await ls.suggest(params.text_document.uri, params.position, ctx)
         if not suggestion or not suggestion.text:
             return []
-        here = types.Range(start=params.position, end=params.position)
+        here = _cut_range(ls, params.position, ctx)
         return [types.InlineCompletionItem(insert_text=suggestion.text, range=here)]
 
     @ls.feature(
@@ -258,7 +259,7 @@ def create_server() -> CodeLlamaServer:
             return types.CompletionList(is_incomplete=True, items=[])
         text = suggestion.text
         label = text.strip().split("\n", 1)[0][:80] or text[:80]
-        here = types.Range(start=params.position, end=params.position)
+        here = _cut_range(ls, params.position, ctx)
         item = types.CompletionItem(
             label=label,
             kind=types.CompletionItemKind.Text,
@@ -322,6 +323,18 @@ def _register_extensions(ls: CodeLlamaServer) -> None:
     from .actions.handlers import register as register_code_actions
 
     register_code_actions(ls)
+
+
+def _cut_range(
+    ls: CodeLlamaServer, position: types.Position, ctx: CompletionContext
+) -> types.Range:
+    """Where the context was cut: inside a surrogate pair (or a UTF-8 sequence) the
+    position is moved to the character's start, and the range must say so."""
+    line = ctx.line_prefix + ctx.line_suffix
+    at = types.Position(
+        line=position.line, character=index_to_column(line, len(ctx.line_prefix), ls.encoding)
+    )
+    return types.Range(start=at, end=at)
 
 
 def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent | str:

@@ -29,12 +29,16 @@ from ..syntax import DocumentCache, FunctionInfo
 from . import docstring, unit_tests
 from .edits import document_edit, tests_file_edit
 from .listing import COMMAND, KINDS, ActionData, ActionFailed, find_function, list_actions
+from .safe_read import read_regular_text
 from .test_files import UnitTestFileError, locate_test_file
 
 if TYPE_CHECKING:
     from ..server import CodeLlamaServer
 
 REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed
+# Parsing runs on the event loop: a 50 MB document took 44 s and 1.5 GB there.
+# Functions worth documenting or testing live in files far below this.
+MAX_DOCUMENT_CHARS = 2_000_000
 
 
 class CodeActions:
@@ -44,6 +48,7 @@ class CodeActions:
         self.ls = ls
         self.cache = DocumentCache()
         self._instruct: tuple[str, Any, Any] | None = None  # (name, engine, tokenizer)
+        self._said_too_large: set[str] = set()
 
     # -- listing ---------------------------------------------------------------
 
@@ -52,6 +57,9 @@ class CodeActions:
         if uri not in self.ls.documents:
             return []
         doc = self.ls.documents.get(uri)
+        if len(doc.text) > MAX_DOCUMENT_CHARS:
+            self._too_large(uri)
+            return []
         pos = params.range.start
         func = find_function(
             self.cache, uri, doc.text, doc.language_id, pos.line, pos.character, self.ls.encoding
@@ -59,6 +67,14 @@ class CodeActions:
         return list_actions(
             func, uri, doc.version, pos, params.context.only, self._client_resolves()
         )
+
+    def _too_large(self, uri: str) -> None:
+        if uri not in self._said_too_large:
+            self._said_too_large.add(uri)
+            self.ls.log(
+                f"No code actions for {uri}: over {MAX_DOCUMENT_CHARS:,} characters "
+                "(parsing it would hold up every request)"
+            )
 
     def _client_resolves(self) -> bool:
         caps = self.ls.client_capabilities
@@ -94,6 +110,8 @@ class CodeActions:
         if data.uri not in self.ls.documents:
             raise ActionFailed("the document is no longer open")
         doc = self.ls.documents.get(data.uri)
+        if len(doc.text) > MAX_DOCUMENT_CHARS:
+            raise ActionFailed(f"the document is over {MAX_DOCUMENT_CHARS:,} characters")
         if doc.version != data.version:
             raise JsonRpcContentModified(
                 "the document changed since the action was listed: ask for code actions again"
@@ -208,9 +226,10 @@ class CodeActions:
         if uri in self.ls.documents:
             open_doc = self.ls.documents.get(uri)
             return open_doc.text, open_doc.version
-        if not path.exists():
-            return None, None
-        return path.read_text(encoding="utf-8"), None
+        try:
+            return read_regular_text(path), None
+        except OSError as exc:  # a FIFO, a device, too big, unreadable: never wait on it
+            raise ActionFailed(f"cannot use {path.name} as the test file: {exc}") from None
 
     def _window(self, service) -> int:
         window = self.ls.settings.contextWindow

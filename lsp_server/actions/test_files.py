@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..syntax import FunctionInfo, ParsedDocument
+from .safe_read import read_regular_text
 
 
 class UnitTestFileError(RuntimeError):
@@ -129,7 +130,10 @@ def _js(root: Path, source: Path, doc, func, existing: str) -> UnitTestFile:
         spec = f"./{stem}" if typed else f"./{source.name}"
         imports = f'import {{ {target} }} from "{spec}";\n'
     package = root / "package.json"
-    vitest = package.is_file() and "vitest" in package.read_text(errors="replace")
+    try:
+        vitest = "vitest" in (read_regular_text(package) or "")
+    except OSError:
+        vitest = False
     framework = "Vitest" if vitest else "Jest"
     if vitest:
         imports = 'import { describe, expect, test } from "vitest";\n' + imports

@@ -48,6 +48,7 @@ class RawServer:
         self.frames: queue.Queue[dict | None] = queue.Queue()
         self.received: list[bytes] = []  # every byte the server wrote to stdout, per frame
         self.seen: list[dict] = []
+        self._answers: list[dict] = []
         self._ids = itertools.count(1)
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -119,12 +120,17 @@ class RawServer:
     def response(self, msg_id: Any, timeout: float = WAIT) -> dict:
         """The response to `msg_id` (ids may be None for id-less errors)."""
         deadline = time.monotonic() + timeout
+        for i, msg in enumerate(self._answers):
+            if msg.get("id") == msg_id:
+                return self._answers.pop(i)
         while True:
             msg = self.next_frame(max(0.01, deadline - time.monotonic()))
             if msg is None:
                 raise EOFError(f"the server closed stdout before answering {msg_id!r}")
-            if "method" not in msg and msg.get("id") == msg_id:
-                return msg
+            if "method" not in msg:
+                if msg.get("id") == msg_id:
+                    return msg
+                self._answers.append(msg)  # another request's answer: kept for it
 
     def call(self, method: str, params: Any = None, timeout: float = WAIT) -> dict:
         return self.response(self.request(method, params), timeout)
@@ -142,12 +148,17 @@ class RawServer:
     # -- a session ------------------------------------------------------------
 
     def initialize(
-        self, options: dict | None = None, process_id: int | None = None, root: str | None = None
+        self,
+        options: dict | None = None,
+        process_id: int | None = None,
+        root: str | None = None,
+        capabilities: dict | None = None,
     ) -> dict:
         params: dict[str, Any] = {
             "processId": process_id,
             "rootUri": root,
-            "capabilities": {
+            "capabilities": capabilities
+            or {
                 "textDocument": {"inlineCompletion": {}},
                 "workspace": {"configuration": False},
             },
