@@ -186,6 +186,13 @@ class CodeLlamaServer(LanguageServer):
         except (EngineError, FamilyError) as exc:
             self.report_once(str(exc))
             return None
+        except Exception as exc:  # a bug or an odd model: one message, the server goes on
+            log.exception("generation failed")
+            self.report_once(
+                f"Code Llama could not complete here ({type(exc).__name__}: {str(exc)[:200]}); "
+                "see the server log. Other completions keep working."
+            )
+            return None
         if result is None or result.stop_reason == "cancelled":
             self.stats["cancelled"] += 1
             return None
@@ -228,6 +235,8 @@ def create_server() -> CodeLlamaServer:
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
+        ls.worker.cancel(uri)  # nobody will see that document's suggestion now
+        ls.worker.cancel(f"{uri}#action")
         service = ls.models.service
         if service is not None:
             service.typing.forget(uri)
@@ -280,6 +289,8 @@ def create_server() -> CodeLlamaServer:
             "error": ls.models.error,
             "model": ls.models.description,
             "superseded": ls.worker.superseded,
+            "preemptions": ls.worker.preemptions,  # code-action steps given up to ghost text
+            "superseded_loads": ls.models.superseded_loads,
             "shared_generations": ls.inflight.joined,
             "max_generating": ls.worker.max_running,  # most jobs ever in flight at once: 1
             "settings": redacted_settings(ls.settings.values),

@@ -11,6 +11,7 @@ nothing is ever written that did not pass validation.
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from ..syntax import DocumentCache, FunctionInfo
 from . import docstring, unit_tests
 from .edits import document_edit, tests_file_edit
 from .listing import COMMAND, KINDS, ActionData, ActionFailed, find_function, list_actions
+from .preemption import merge, resume
 from .safe_read import read_regular_text
 from .test_files import UnitTestFileError, locate_test_file
 
@@ -255,20 +257,40 @@ class CodeActions:
         return service
 
     async def _generate(self, engine, request, uri: str, progress: _Progress) -> GenerationResult:
-        """Run on the shared worker; a new action on the same document replaces this one."""
-        job = asyncio.ensure_future(
-            self.ls.worker.run(f"{uri}#action", lambda cancel: engine.generate(request, cancel))
-        )
-        progress.on_cancel(job.cancel)
-        try:
-            result = await job
-        except asyncio.CancelledError:
-            if progress.cancelled:  # the user pressed cancel on the progress
-                raise JsonRpcRequestCancelled("cancelled") from None
-            raise
-        if result is None or result.stop_reason == "cancelled":
+        """Run on the shared worker; a new action on the same document replaces this one.
+
+        Ghost text goes first: the job yields at a decode step while a
+        completion waits, and resumes from what it had written (`resume`).
+        """
+        done = GenerationResult(text="", stop_reason="cancelled")
+        while True:
+            part = request if not done.steps else resume(engine, request, done)
+            events: list = []
+
+            def job(cancel, part=part, events=events):
+                events.append(cancel)
+                return engine.generate(part, cancel)
+
+            task = asyncio.ensure_future(self.ls.worker.run(f"{uri}#action", job, yields=True))
+            progress.on_cancel(task.cancel)
+            try:
+                result = await task
+            except asyncio.CancelledError:
+                if progress.cancelled:  # the user pressed cancel on the progress
+                    raise JsonRpcRequestCancelled("cancelled") from None
+                raise
+            cancelled = bool(events) and threading.Event.is_set(events[0])
+            preempted = not cancelled and getattr(events[0] if events else None, "preempted", False)
+            if result is not None:
+                done = merge(engine, done, result)
+            if preempted and result is not None and result.stop_reason == "cancelled":
+                if done.steps < request.max_new_tokens:
+                    continue  # a completion ran first; carry on from here
+                done.stop_reason = "length"
+            break
+        if done.stop_reason == "cancelled":
             raise JsonRpcRequestCancelled("cancelled: a newer code action replaced this one")
-        return result
+        return done
 
     async def _instruct_engine(self, name: str):
         if self._instruct is None or self._instruct[0] != name:

@@ -171,6 +171,8 @@ class TransformersEngine:
             return False
 
         def build() -> StaticRunner:
+            if self._closed:
+                raise _Closed("the model was replaced before compiling started")
             need = static_cache_bytes(self.model.config, self.max_len, self.model.dtype)
             if need > self.cache_bytes:
                 raise MemoryError(
@@ -178,11 +180,15 @@ class TransformersEngine:
                     f"kvCacheMaxMB ({self.cache_bytes >> 20}); raise it or lower contextWindow"
                 )
             forward = compile_forward(self.model, self.device.type, self.compile_backend)
+            if self._closed:
+                raise _Closed("the model was replaced while compiling")
             runner = StaticRunner(self.model, self.max_len, forward=forward, **self._runner_args())
             runner.warm_up()
             return runner
 
         def finished(runner: StaticRunner | None, message: str) -> None:
+            if self._closed:
+                runner, message = None, "not compiled: the model was replaced"
             self.compile_message = message
             if runner is not None:
                 self.use_static(runner)
@@ -198,10 +204,10 @@ class TransformersEngine:
 
         The caches kept so far are dropped: the static path keeps its own copies.
         """
+        if self._closed:  # a compile that finished after the model was replaced
+            raise _Closed("the model was replaced: no static cache for it")
         runner = runner or StaticRunner(self.model, self.max_len, **self._runner_args())
         runner.allocate()
-        if self._closed:
-            return runner  # a compile that finished after the model was replaced
         self.kv = KVStore(max(self.cache_bytes - runner.nbytes(), 0))
         self._static = runner  # one assignment: the worker sees old or new, never half
         return runner
@@ -224,9 +230,15 @@ class TransformersEngine:
             self._static.forget(key)
 
     def close(self) -> None:
+        """Drop every reference to the model and its caches (a reload frees them first).
+
+        A background compile sees `_closed` and stops before allocating anything.
+        """
         self._closed = True
         self.kv.clear()
         self._static = None
+        self.model = None  # type: ignore[assignment]
+        self.loaded = None  # type: ignore[assignment]
 
     def _forward(self, ids: list[int], cache: Any) -> torch.Tensor:
         """Logits after `ids` on a dynamic cache."""
@@ -336,3 +348,7 @@ def _sampler(temperature: float, top_p: float):
         return int(torch.multinomial(probs, 1))
 
     return sample
+
+
+class _Closed(RuntimeError):
+    """The engine was closed (its model replaced) while compiling."""

@@ -34,9 +34,14 @@ def frame(body: bytes | dict | list) -> bytes:
 class RawServer:
     """The real server as a subprocess; stderr goes to a file the tests can read."""
 
-    def __init__(self, verbose: bool = False, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        verbose: bool = False,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+    ) -> None:
         self.stderr_file = tempfile.NamedTemporaryFile(prefix="lsp-stderr-", delete=False)  # noqa: SIM115 (closed in close())
-        cmd = [sys.executable, "-m", "lsp_server"] + (["-v"] if verbose else []) + ["serve"]
+        cmd = command or [sys.executable, "-m", "lsp_server", *(["-v"] if verbose else []), "serve"]
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,
