@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .redaction import add_secret
+from lsp_server.redaction import add_secret
 
 SECTION = "codellamaLsp"
 

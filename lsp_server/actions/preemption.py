@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..engines.base import GenerationRequest, GenerationResult
+from lsp_server.generation import GenerationRequest, GenerationResult
 
 
 def resume(engine: Any, request: GenerationRequest, done: GenerationResult) -> GenerationRequest:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.remote.fake_server import FakeServer
+from benchmarks.fake_server import FakeServer
 from tests.support.raw_stdio import RawServer
 
 pytestmark = pytest.mark.timeout(240)

@@ -1,6 +1,6 @@
 """A remote server that misbehaves delays one request, never wedges the worker.
 
-Each hostile answer (tests/remote/fake_server.py `HOSTILE`) must end the
+Each hostile answer (benchmarks/fake_server.py `HOSTILE`) must end the
 request within its deadline with one clear message or a capped answer, and
 the next request to the same engine, or over the wire to the same server
 process, is then served normally.
@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from lsp_server.engines.remote_errors import RemoteError
-from tests.remote.fake_server import HOSTILE, FakeServer, Reply
-from tests.remote.remote_helpers import make_engine, run, text_request
+from lsp_server.engines.remote.errors import RemoteError
+from benchmarks.fake_server import HOSTILE, FakeServer, Reply
+from tests.support.remote_helpers import make_engine, run, text_request
 from tests.support.raw_stdio import RawServer
 
 pytestmark = pytest.mark.timeout(300)

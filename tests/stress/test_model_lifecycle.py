@@ -16,8 +16,8 @@ import psutil
 import pytest
 from safetensors import safe_open
 
-from tests.conftest import BUNDLED
-from tests.remote.fake_server import FakeServer, Reply, Tok
+from tests.support.lsp import BUNDLED
+from benchmarks.fake_server import FakeServer, Reply, Tok
 from tests.support.raw_stdio import RawServer
 
 pytestmark = pytest.mark.timeout(300)
@@ -93,7 +93,7 @@ def test_two_quick_reloads_load_once_and_the_newest_wins() -> None:
 # Runs the real server with the engine's generate failing once, as a bug would.
 FAULTY = (
     "import sys\n"
-    "from lsp_server.engines import transformers_engine as t\n"
+    "from lsp_server.engines.transformers import engine as t\n"
     "real = t.TransformersEngine.generate\n"
     "calls = []\n"
     "def generate(self, request, cancel):\n"

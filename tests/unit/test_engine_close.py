@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from lsp_server.engines.transformers_engine import TransformersEngine
+from lsp_server.engines.transformers.engine import TransformersEngine
 from lsp_server.model_loader import load_model
-from tests.conftest import BUNDLED
+from tests.support.lsp import BUNDLED
 
 
 def test_close_stops_the_background_compile_and_drops_the_model():
