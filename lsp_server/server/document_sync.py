@@ -29,8 +29,8 @@ from pygls.protocol import (
     lsp_method,
 )
 
-from lsp_server.server.framing import INVALID_REQUEST, FrameError
 from lsp_server.redaction import note_secrets, redact
+from lsp_server.server.framing import INVALID_REQUEST, FrameError
 
 log = logging.getLogger(__name__)
 INVALID_PARAMS = -32602

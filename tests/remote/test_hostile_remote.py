@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from lsp_server.engines.remote.errors import RemoteError
 from benchmarks.fake_server import HOSTILE, FakeServer, Reply
-from tests.support.remote_helpers import make_engine, run, text_request
+from lsp_server.engines.remote.errors import RemoteError
 from tests.support.raw_stdio import RawServer
+from tests.support.remote_helpers import make_engine, run, text_request
 
 pytestmark = pytest.mark.timeout(300)
 DEADLINE = 2.0

@@ -16,8 +16,8 @@ import psutil
 import pytest
 from safetensors import safe_open
 
-from tests.support.lsp import BUNDLED
 from benchmarks.fake_server import FakeServer, Reply, Tok
+from tests.support.lsp import BUNDLED
 from tests.support.raw_stdio import RawServer
 
 pytestmark = pytest.mark.timeout(300)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from lsp_server.engines.transformers.engine import TransformersEngine
-from lsp_server.model_loader import load_model
+from lsp_server.engines.transformers.loader import load_model
 from tests.support.lsp import BUNDLED
 
 
