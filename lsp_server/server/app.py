@@ -346,10 +346,9 @@ def _cut_range(
 ) -> types.Range:
     """Where the context was cut: inside a surrogate pair (or a UTF-8 sequence) the
     position is moved to the character's start, and the range must say so."""
-    line = ctx.line_prefix + ctx.line_suffix
-    at = types.Position(
-        line=position.line, character=index_to_column(line, len(ctx.line_prefix), ls.encoding)
-    )
+    # LSP lines also end at a lone \r (`line_prefix` only knows \n).
+    head = ctx.prefix[max(ctx.prefix.rfind("\n"), ctx.prefix.rfind("\r")) + 1 :]
+    at = types.Position(line=position.line, character=index_to_column(head, len(head), ls.encoding))
     return types.Range(start=at, end=at)
 
 
