@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     except PositionError as exc:
         print(f"codellama-lsp: {args.file}:{args.line}:{args.column}: {exc}", file=sys.stderr)
         return 2
+    ctx = _with_workspace(ctx, text, settings, args)
     if args.command == "prompt":
         return _print_prompt(ctx, settings, args)
     return _print_completion(ctx, settings, args)
@@ -49,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the language server on stdio (the default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead (debugging)")
+    serve.add_argument("--stdio", action="store_true", help="ignored; stdio is the default")
     for name, helptext in (
         ("complete", "print the completion the server would show at a position"),
         ("prompt", "print the exact prompt the server would send at a position"),
@@ -60,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--model", help="model setting (bundled, hub id or directory)")
         cmd.add_argument("--device", choices=("auto", "cuda", "cpu"))
         cmd.add_argument("--settings", help="JSON object of codellamaLsp settings")
+        cmd.add_argument(
+            "--workspace",
+            metavar="DIR",
+            help="workspace folder for context from other files (default: the nearest "
+            "folder above the file with .git or pyproject.toml)",
+        )
         if name == "complete":
             cmd.add_argument("--json", action="store_true", help="print JSON with timings")
         else:
@@ -80,6 +89,33 @@ def _language(path: str) -> str:
     from lsp_server.syntax.languages import language_id_for_path
 
     return language_id_for_path(path)
+
+
+def _with_workspace(ctx, text: str, settings: Settings, args: argparse.Namespace):
+    """`ctx` with snippets from the workspace's other files, as the server would add."""
+    from lsp_server.server.workspace_context import snippet_chars
+    from lsp_server.workspace.extract import SUFFIX_LANGUAGES
+    from lsp_server.workspace.index import WorkspaceIndex
+    from lsp_server.workspace.selection import ContextSelector
+
+    path = Path(args.file).resolve()
+    folder = Path(args.workspace).resolve() if args.workspace else _nearest_project(path)
+    if folder is None or snippet_chars(settings) <= 0:
+        return ctx
+    index = WorkspaceIndex([folder])
+    index.build()
+    language = SUFFIX_LANGUAGES.get(path.suffix, "")
+    blocks = ContextSelector(index).select(
+        path.as_uri(), str(path), text, len(ctx.prefix), language, snippet_chars(settings)
+    )
+    return dataclasses.replace(ctx, context=blocks)
+
+
+def _nearest_project(path: Path) -> Path | None:
+    for folder in path.parents:
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
+            return folder
+    return None
 
 
 def _load(settings: Settings):
@@ -118,9 +154,11 @@ def _print_prompt(ctx, settings: Settings, args) -> int:
 def _print_completion(ctx, settings: Settings, args) -> int:
     import time
 
-    import torch
+    import torch  # noqa: F401  (apply_threads sets torch's count for this thread)
 
-    torch.set_num_threads(min(torch.get_num_threads(), 4))
+    from lsp_server.server.threads import apply_threads
+
+    apply_threads(settings.threads)  # as the server does: the `threads` setting
     service = _load(settings)
     started = time.perf_counter()
     suggestion = service.complete(ctx, settings)

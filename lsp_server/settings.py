@@ -67,6 +67,14 @@ SETTINGS: dict[str, Spec] = {
         minimum=0.1,
         maximum=0.95,
     ),
+    "workspaceContext": Spec(
+        0.15,
+        "Share of the prompt budget for definitions from other workspace files (imports, "
+        "names near the cursor, similar recently edited code), shown as comments at the top "
+        "of the prefix; taken from the prefix's share. 0 turns it off.",
+        minimum=0.0,
+        maximum=0.5,
+    ),
     "kvReuse": Spec(
         True,
         "Reuse the previous keystroke's KV cache (prefill only what changed); "
@@ -106,6 +114,13 @@ SETTINGS: dict[str, Spec] = {
         True,
         "Clean up raw model output (cut at the end of the block, drop repeats of the "
         "code after the cursor, ...). Off shows the raw middle: for benchmarks and debugging.",
+    ),
+    "threads": Spec(
+        0,
+        "CPU threads PyTorch uses for the model; 0 picks one per two cores, at most 4 "
+        "(PyTorch's default, one per core, is slower on a busy machine).",
+        minimum=0,
+        maximum=256,
     ),
     "modelFamily": Spec(
         "auto",

@@ -51,6 +51,8 @@ class CompletionService:
             settings.fimOrder,
             settings.prefixShare,
             snap_lines=SNAP_LINES,
+            context=ctx.context,
+            context_share=settings.workspaceContext,
         )
 
     def request(
@@ -79,7 +81,13 @@ class CompletionService:
         budget = engine.prompt_budget(settings.maxNewTokens, settings.contextWindow)
         builder = TextPromptBuilder(engine.profile, self.builder)
         return builder.build(
-            ctx.prefix, ctx.suffix, budget, settings.fimOrder, settings.prefixShare
+            ctx.prefix,
+            ctx.suffix,
+            budget,
+            settings.fimOrder,
+            settings.prefixShare,
+            context=ctx.context,
+            context_share=settings.workspaceContext,
         )
 
     def finish(

@@ -26,11 +26,14 @@ from lsp_server.completion.service import CompletionService, Suggestion
 from lsp_server.generation import EngineError, GenerationResult
 from lsp_server.prompts.families import FamilyError
 from lsp_server.redaction import install_log_redaction, redacted_settings
+from lsp_server.server import threads
 from lsp_server.server.document_sync import DocumentProtocol, strict_converter
 from lsp_server.server.documents import Document, DocumentStore, UnknownDocument
 from lsp_server.server.inflight import Inflight
 from lsp_server.server.models import ModelManager
+from lsp_server.server.threads import apply_threads
 from lsp_server.server.worker import Worker
+from lsp_server.server.workspace_context import WorkspaceContext
 from lsp_server.settings import SECTION, Settings, SettingsError, unknown_keys
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ class CodeLlamaServer(LanguageServer):
         self.stats: dict[str, Any] = {"model_calls": 0, "typed_through": 0, "cancelled": 0}
         self._shown_errors: set[str] = set()
         self.inflight: Inflight[Suggestion | None] = Inflight()
+        self.workspace_context = WorkspaceContext(self)
 
     def start_io(self, stdin=None, stdout=None) -> None:  # type: ignore[override]
         """Serve on stdio and exit the process with LSP's code, promptly.
@@ -142,11 +146,12 @@ class CodeLlamaServer(LanguageServer):
     def context(self, uri: str, position: types.Position) -> CompletionContext:
         doc = self.document(uri)
         try:
-            return context_at(
+            ctx = context_at(
                 doc.text, position.line, position.character, self.encoding, doc.language_id
             )
         except PositionError as exc:
             raise JsonRpcInvalidParams(f"invalid position in {uri}: {exc}") from None
+        return self.workspace_context.attach(doc, ctx, self.settings)
 
     async def suggest(
         self, uri: str, position: types.Position, ctx: CompletionContext | None = None
@@ -226,6 +231,7 @@ def create_server() -> CodeLlamaServer:
     @ls.feature(types.INITIALIZED)
     def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
         ls.models.start(ls.settings)
+        ls.workspace_context.start()
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -234,14 +240,20 @@ def create_server() -> CodeLlamaServer:
         changes = params.settings
         if not changes:
             changes = await _pull_configuration(ls)
-        if changes and ls.apply_settings(changes) and ls.models.needs_reload(ls.settings):
+        if not (changes and ls.apply_settings(changes)):
+            return
+        if ls.models.needs_reload(ls.settings):
             ls.models.start(ls.settings)
+        elif ls.settings.engine == "transformers":  # between generations, on the model's thread
+            count = ls.settings.threads
+            await ls.worker.call_async(lambda: apply_threads(count))
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.worker.cancel(uri)  # nobody will see that document's suggestion now
         ls.worker.cancel(f"{uri}#action")
+        ls.workspace_context.saved_or_closed(uri, closed=True)
         service = ls.models.service
         if service is not None:
             service.typing.forget(uri)
@@ -299,6 +311,8 @@ def create_server() -> CodeLlamaServer:
             "shared_generations": ls.inflight.joined,
             "max_generating": ls.worker.max_running,  # most jobs ever in flight at once: 1
             "settings": redacted_settings(ls.settings.values),
+            "workspace": ls.workspace_context.stats(),
+            "torch_threads": threads.applied,  # on the model's thread; None: torch unused
         }
 
     @ls.feature(PROMPT_METHOD)
@@ -318,7 +332,13 @@ def create_server() -> CodeLlamaServer:
             return {"ids": [], "text": sent.text, "engine": service.engine.name}
         built = service.prompt(ctx, ls.settings)
         text = service.builder.tok.decode(built.ids)
-        return {"ids": built.ids, "text": text, "prefix": built.prefix, "suffix": built.suffix}
+        return {
+            "ids": built.ids,
+            "text": text,
+            "prefix": built.prefix,
+            "suffix": built.suffix,
+            "context": built.context,
+        }
 
     @ls.feature(DOCUMENT_METHOD)
     def document(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
@@ -337,8 +357,10 @@ def create_server() -> CodeLlamaServer:
 def _register_extensions(ls: CodeLlamaServer) -> None:
     """Features that live in their own packages (code actions, ...)."""
     from lsp_server.server.code_actions import register as register_code_actions
+    from lsp_server.server.workspace_context import register as register_workspace
 
     register_code_actions(ls)
+    register_workspace(ls)
 
 
 def _cut_range(

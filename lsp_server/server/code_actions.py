@@ -35,6 +35,12 @@ from lsp_server.actions.listing import (
     find_function,
     list_actions,
 )
+from lsp_server.actions.new_files import (
+    ClientEdits,
+    NewFileError,
+    check_existing,
+    create_empty_file,
+)
 from lsp_server.actions.preemption import merge, resume
 from lsp_server.actions.test_conventions import UnitTestFileError, locate_test_file
 from lsp_server.generation import GenerationRequest, GenerationResult, Prompt
@@ -165,7 +171,14 @@ class CodeActions:
         except docstring.DocstringError as exc:
             raise ActionFailed(str(exc)) from None
         return document_edit(
-            doc.uri, doc.version, doc.text, edit.start, edit.end, edit.new_text, self.ls.encoding
+            doc.uri,
+            doc.version,
+            doc.text,
+            edit.start,
+            edit.end,
+            edit.new_text,
+            self.ls.encoding,
+            self._client_edits(),
         )
 
     async def _tests(self, doc, parsed, func: FunctionInfo, progress) -> types.WorkspaceEdit:
@@ -176,7 +189,7 @@ class CodeActions:
         try:
             existing, version = self._read(locate_test_file(root, source, parsed, func, None).path)
             plan = unit_tests.plan_tests(root, source, parsed, func, existing)
-        except (UnitTestFileError, OSError, UnicodeDecodeError) as exc:
+        except (UnitTestFileError, NewFileError, OSError, UnicodeDecodeError) as exc:
             raise ActionFailed(f"cannot use the test file: {exc}") from None
         instruct = self.ls.settings.instructModel
         if instruct:
@@ -205,6 +218,13 @@ class CodeActions:
             offset, text = unit_tests.insert_tests(plan, tests)
         except unit_tests.UnitTestError as exc:
             raise ActionFailed(str(exc)) from None
+        client = self._client_edits()
+        if existing is None and not client.create_files:
+            try:  # see new_files: the one path that works in clients that cannot create
+                create_empty_file(root, plan.file.path)
+            except (NewFileError, OSError) as exc:
+                raise ActionFailed(f"cannot create the test file: {exc}") from None
+            existing = ""
         return tests_file_edit(
             from_fs_path(str(plan.file.path)) or plan.file.path.as_uri(),
             existing,
@@ -212,9 +232,13 @@ class CodeActions:
             offset,
             text,
             self.ls.encoding,
+            client,
         )
 
     # -- helpers ---------------------------------------------------------------
+
+    def _client_edits(self) -> ClientEdits:
+        return ClientEdits.from_capabilities(self.ls.client_capabilities)
 
     def _root_for(self, source: Path) -> Path:
         """The deepest workspace folder holding `source`; refuses files outside."""
@@ -236,8 +260,10 @@ class CodeActions:
             open_doc = self.ls.documents.get(uri)
             return open_doc.text, open_doc.version
         try:
+            if not check_existing(path):
+                return None, None
             return read_regular_text(path), None
-        except OSError as exc:  # a FIFO, a device, too big, unreadable: never wait on it
+        except OSError as exc:  # a FIFO swapped in, too big, unreadable: never wait on it
             raise ActionFailed(f"cannot use {path.name} as the test file: {exc}") from None
 
     def _window(self, service) -> int:

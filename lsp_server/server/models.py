@@ -22,6 +22,7 @@ from lsprotocol import types
 from lsp_server.completion.service import CompletionService
 from lsp_server.engines.transformers.loader import ModelLoadError
 from lsp_server.prompts.codellama_ids import PromptBuilder
+from lsp_server.server.threads import apply_threads
 from lsp_server.settings import Settings
 
 if TYPE_CHECKING:
@@ -158,6 +159,10 @@ class ModelManager:
     def _create(self, settings: Settings):
         from lsp_server.engines.factory import create_engine
 
+        if settings.engine == "transformers":
+            import torch  # noqa: F401  (the engine imports it anyway; apply_threads needs it)
+
+            apply_threads(settings.threads)
         engine, tokenizer = create_engine(settings, log=self._log_from_worker)
         loaded = getattr(engine, "loaded", None)
         if loaded is not None:

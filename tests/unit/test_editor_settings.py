@@ -95,7 +95,7 @@ def test_helix_config_uses_valid_server_settings():
 
 def test_emacs_config_uses_valid_server_settings():
     text = (ROOT / "editor_configs" / "emacs" / "codellama-lsp.el").read_text()
-    plist = re.search(r"\(defvar codellama-lsp-settings\s+'\(([^)]*)\)", text)
+    plist = re.search(r"\(def(?:var|custom) codellama-lsp-settings\s+'\(([^)]*)\)", text)
     assert plist, "codellama-lsp-settings not found"
     pairs = re.findall(r':(\w+)\s+("[^"]*"|-?[\d.]+|t|nil)', plist.group(1))
     assert pairs

@@ -12,6 +12,7 @@ return {
   temperature = 0.0,
   topP = 1.0,
   prefixShare = 0.75,
+  workspaceContext = 0.15,
   kvReuse = true,
   kvCacheMaxMB = 0,
   compile = "auto",
@@ -20,5 +21,6 @@ return {
   remoteDeadline = 20.0,
   apiToken = "",
   postprocess = true,
+  threads = 0,
   modelFamily = "auto",
 }
