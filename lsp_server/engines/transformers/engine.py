@@ -208,6 +208,8 @@ class TransformersEngine:
             return False
 
         def build() -> StaticRunner:
+            if self._closed:
+                raise _Closed("the model was replaced before compiling started")
             need = static_cache_bytes(self.model.config, self.max_len + CHUNK, self.model.dtype)
             if need > self.cache_bytes:
                 raise MemoryError(
@@ -215,11 +217,15 @@ class TransformersEngine:
                     f"kvCacheMaxMB ({self.cache_bytes >> 20}); raise it or lower contextWindow"
                 )
             forward = compile_forward(self.model, self.device.type, self.compile_backend)
+            if self._closed:
+                raise _Closed("the model was replaced while compiling")
             runner = StaticRunner(self.model, self.max_len, forward=forward, **self._runner_args())
             runner.warm_up()
             return runner
 
         def finished(runner: StaticRunner | None, message: str) -> None:
+            if self._closed:
+                runner, message = None, "not compiled: the model was replaced"
             self.compile_message = message
             if runner is not None:
                 self.use_static(runner)
@@ -235,10 +241,10 @@ class TransformersEngine:
 
         The caches kept so far are dropped: the static path keeps its own copies.
         """
+        if self._closed:  # a compile that finished after the model was replaced
+            raise _Closed("the model was replaced: no static cache for it")
         runner = runner or StaticRunner(self.model, self.max_len, **self._runner_args())
         runner.allocate()
-        if self._closed:
-            return runner  # a compile that finished after the model was replaced
         self.kv = KVStore(max(self.cache_bytes - runner.nbytes(), 0))
         self._static = runner  # one assignment: the worker sees old or new, never half
         return runner
@@ -261,9 +267,15 @@ class TransformersEngine:
             self._static.forget(key)
 
     def close(self) -> None:
+        """Drop every reference to the model and its caches (a reload frees them first).
+
+        A background compile sees `_closed` and stops before allocating anything.
+        """
         self._closed = True
         self.kv.clear()
         self._static = None
+        self.model = None  # type: ignore[assignment]
+        self.loaded = None  # type: ignore[assignment]
 
     def _forward(self, ids: list[int], cache: Any, keep: int = 0) -> torch.Tensor:
         """Logits after `ids` on a dynamic cache: after the last id, or after each of
@@ -405,3 +417,7 @@ def _sampler(temperature: float, top_p: float):
         return int(torch.multinomial(probs, 1))
 
     return sample
+
+
+class _Closed(RuntimeError):
+    """The engine was closed (its model replaced) while compiling."""

@@ -19,6 +19,7 @@ return {
   compile = "auto",
   engine = "transformers",
   endpoint = "",
+  remoteDeadline = 20.0,
   apiToken = "",
   postprocess = true,
   threads = 0,
