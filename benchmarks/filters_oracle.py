@@ -30,7 +30,7 @@ from lsp_server.completion.filters import is_complete, postprocess
 
 ROOT = Path(__file__).resolve().parents[1]
 
-DATA = ROOT.parent / "shared" / "eval" / "human-eval-infilling"
+DATA = ROOT / "data" / "eval" / "human-eval-infilling"
 FILES = ("HumanEval-SingleLineInfilling.jsonl.gz", "HumanEval-RandomSpanInfillingLight.jsonl.gz")
 TIMEOUT_S = 5
 

@@ -68,7 +68,8 @@ class Prompt:
     """A built prompt: ids for token engines, text for text engines.
 
     `prefix`/`suffix` are the parts of the document the prompt kept (shown
-    by `codellamaLsp/prompt`; empty for prompts that are not infilling).
+    by `codellamaLsp/prompt`; empty for prompts that are not infilling), and
+    `context` the other files' snippets put before the prefix.
     """
 
     ids: list[int] | None = None
@@ -77,6 +78,7 @@ class Prompt:
     stop_strings: tuple[str, ...] = ()
     prefix: str = ""
     suffix: str = ""
+    context: str = ""  # workspace snippet blocks kept at the top of the prefix
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class GenerationRequest:
     # Called with the decoded middle so far; True ends generation early
     # (e.g. a single-line completion that has reached its newline).
     should_stop: Callable[[str], bool] | None = None
+    # Most tokens drafted from the prompt per decode step (greedy only; 0 = off).
+    draft_tokens: int = 0
 
 
 @dataclass
@@ -100,7 +104,9 @@ class GenerationResult:
     model_seconds: float = 0.0
     prefill_tokens: int = 0
     reused_tokens: int = 0
-    steps: int = 0
+    steps: int = 0  # forward passes whose logits were used (prefill included)
+    drafted: int = 0  # draft tokens verified
+    accepted: int = 0  # of which greedy decoding agreed with
 
 
 @dataclass(frozen=True)

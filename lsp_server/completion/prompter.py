@@ -48,7 +48,12 @@ class Prompter:
     def completion(self, ctx: CompletionContext, settings: Settings) -> Prompt:
         """The infilling prompt for a completion at `ctx`."""
         return self.infill(
-            ctx.prefix, ctx.suffix, settings.maxNewTokens, settings, snap_lines=SNAP_LINES
+            ctx.prefix,
+            ctx.suffix,
+            settings.maxNewTokens,
+            settings,
+            snap_lines=SNAP_LINES,
+            context=ctx.context,
         )
 
     def infill(
@@ -59,8 +64,13 @@ class Prompter:
         settings: Settings,
         prefix_share: float | None = None,
         snap_lines: int = 0,
+        context: tuple[str, ...] = (),
     ) -> Prompt:
-        """A fill-in-the-middle prompt, cut to leave room for `max_new_tokens`."""
+        """A fill-in-the-middle prompt, cut to leave room for `max_new_tokens`.
+
+        `context` blocks (other files of the workspace) go at the top of the
+        prefix, within `settings.workspaceContext` of the budget.
+        """
         raise NotImplementedError
 
     def instruct(self, system: str, user: str, max_new_tokens: int, settings: Settings) -> Prompt:
@@ -85,11 +95,27 @@ class IdsPrompter(Prompter):
         window = settings.contextWindow
         return min(window, self.max_positions) if self.max_positions else window
 
-    def infill(self, prefix, suffix, max_new_tokens, settings, prefix_share=None, snap_lines=0):
+    def infill(
+        self,
+        prefix,
+        suffix,
+        max_new_tokens,
+        settings,
+        prefix_share=None,
+        snap_lines=0,
+        context=(),
+    ):
         share = settings.prefixShare if prefix_share is None else prefix_share
         budget = self.window(settings) - max_new_tokens
         built = self.builder.build(
-            prefix, suffix, budget, settings.fimOrder, share, snap_lines=snap_lines
+            prefix,
+            suffix,
+            budget,
+            settings.fimOrder,
+            share,
+            snap_lines=snap_lines,
+            context=context,
+            context_share=settings.workspaceContext,
         )
         tokens = self.builder.tok.tokens
         return Prompt(
@@ -97,6 +123,7 @@ class IdsPrompter(Prompter):
             stop_ids=(tokens.eot, tokens.eos),
             prefix=built.prefix,
             suffix=built.suffix,
+            context=built.context,
         )
 
     def instruct(self, system, user, max_new_tokens, settings):
@@ -124,12 +151,29 @@ class TextPrompter(Prompter):
         super().__init__(builder)
         self.engine = engine
 
-    def infill(self, prefix, suffix, max_new_tokens, settings, prefix_share=None, snap_lines=0):
+    def infill(
+        self,
+        prefix,
+        suffix,
+        max_new_tokens,
+        settings,
+        prefix_share=None,
+        snap_lines=0,
+        context=(),
+    ):
         # No snapping: the server's own prefix cache does not need a stable top.
         share = settings.prefixShare if prefix_share is None else prefix_share
         budget = self.engine.prompt_budget(max_new_tokens, settings.contextWindow)
         text = TextPromptBuilder(self.engine.profile, self.builder)
-        return text.build(prefix, suffix, budget, settings.fimOrder, share)
+        return text.build(
+            prefix,
+            suffix,
+            budget,
+            settings.fimOrder,
+            share,
+            context=context,
+            context_share=settings.workspaceContext,
+        )
 
     def instruct(self, system, user, max_new_tokens, settings):
         profile = self.engine.profile

@@ -93,13 +93,22 @@ class Trimmer(Protocol):
     """What `codellama_ids.PromptBuilder` offers: a prefix/suffix cut to a budget."""
 
     def build(
-        self, prefix: str, suffix: str, budget: int, order: str = ..., prefix_share: float = ...
+        self,
+        prefix: str,
+        suffix: str,
+        budget: int,
+        order: str = ...,
+        prefix_share: float = ...,
+        *,
+        context: tuple[str, ...] = ...,
+        context_share: float = ...,
     ) -> _Kept: ...
 
 
 class _Kept(Protocol):
     prefix: str
     suffix: str
+    context: str
 
 
 class TextPromptBuilder:
@@ -116,22 +125,31 @@ class TextPromptBuilder:
         budget: int,
         order: str = "spm",
         prefix_share: float = 0.75,
+        context: tuple[str, ...] = (),
+        context_share: float = 0.0,
     ) -> Prompt:
-        """A text prompt that fits `budget` tokens of the served model."""
+        """A text prompt that fits `budget` tokens of the served model.
+
+        `context` blocks (other files' code) go at the top of the prefix, as
+        in the ids builder, within `context_share` of the budget.
+        """
+        more = {"context": context, "context_share": context_share} if context else {}
         room = budget - TEMPLATE_MARGIN
         if self.profile.family is not CODELLAMA:
             room = int(room * ESTIMATE_SHARE)
         room = max(room, 1)
         if not self.profile.fim:
             suffix = ""
-        kept = self.trimmer.build(prefix, suffix, room, order, prefix_share)
-        text = fim_text(self.profile, kept.prefix, kept.suffix, order)
-        escapes = text.count(ZWSP) - kept.prefix.count(ZWSP) - kept.suffix.count(ZWSP)
+        kept = self.trimmer.build(prefix, suffix, room, order, prefix_share, **more)
+        shown = getattr(kept, "context", "") + kept.prefix
+        text = fim_text(self.profile, shown, kept.suffix, order)
+        escapes = text.count(ZWSP) - shown.count(ZWSP) - kept.suffix.count(ZWSP)
         if escapes:  # each escape adds tokens (ZWSP, split pieces) the count did not see
             kept = self.trimmer.build(
-                prefix, suffix, max(room - 3 * escapes, 1), order, prefix_share
+                prefix, suffix, max(room - 3 * escapes, 1), order, prefix_share, **more
             )
-            text = fim_text(self.profile, kept.prefix, kept.suffix, order)
+            shown = getattr(kept, "context", "") + kept.prefix
+            text = fim_text(self.profile, shown, kept.suffix, order)
         family = self.profile.family
         return Prompt(
             text=text,

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import sys
 import time
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import FeatureRequestError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__
-from lsp_server.completion.context import CompletionContext, PositionError, context_at
+from lsp_server.completion.context import (
+    CompletionContext,
+    PositionError,
+    context_at,
+    index_to_column,
+)
 from lsp_server.completion.service import CompletionService, Suggestion
 from lsp_server.generation import CancelToken, EngineError, GenerationResult, StopReason
 from lsp_server.prompts.families import FamilyError
-from lsp_server.server import code_actions, custom_methods, threads
-from lsp_server.server.document_sync import DocumentProtocol
+from lsp_server.redaction import install_log_redaction, redacted_settings
+from lsp_server.server import code_actions, custom_methods, threads, workspace_context
+from lsp_server.server.document_sync import DocumentProtocol, strict_converter
 from lsp_server.server.documents import Document, DocumentStore, UnknownDocument
 from lsp_server.server.inflight import Inflight
 from lsp_server.server.models import ModelManager
@@ -25,6 +34,7 @@ from lsp_server.server.progress import Reporter
 from lsp_server.server.stats import LastCompletion, Stats
 from lsp_server.server.threads import apply_threads
 from lsp_server.server.worker import Worker
+from lsp_server.server.workspace_context import WorkspaceContext
 from lsp_server.settings import SECTION, Settings, SettingsError, unknown_keys
 
 log = logging.getLogger(__name__)
@@ -40,6 +50,7 @@ class CodeLlamaServer(LanguageServer):
             "codellama-lsp",
             __version__,
             protocol_cls=DocumentProtocol,
+            converter_factory=strict_converter,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
         self.documents = DocumentStore()
@@ -59,6 +70,37 @@ class CodeLlamaServer(LanguageServer):
             apply_edit=self._apply_edit,
         )
         self.inflight: Inflight[Suggestion | None] = Inflight()
+        self.workspace_context = WorkspaceContext(self)
+
+    def start_io(self, stdin=None, stdout=None) -> None:  # type: ignore[override]
+        """Serve on stdio and exit the process with LSP's code, promptly.
+
+        `os._exit`: a generation may still be running on the worker thread
+        (a remote server that never answers); the client has gone, so
+        nothing is waiting for it.
+        """
+        from lsp_server.server.stdio import serve_stdio
+
+        install_log_redaction()
+        code = 1
+        stdin, stdout = stdin or sys.stdin.buffer, stdout or sys.stdout.buffer
+        try:
+            code = serve_stdio(self.protocol, stdin, stdout)
+        finally:
+            self.worker.shutdown()
+            logging.shutdown()
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            os._exit(code)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log what went wrong; no popup (pygls showed one for protocol garbage).
+
+        Request errors were already answered to the client: nothing to add.
+        """
+        if source is not FeatureRequestError:
+            log.error("error in the server: %s", error)
 
     # -- messages -------------------------------------------------------------
 
@@ -121,11 +163,12 @@ class CodeLlamaServer(LanguageServer):
     def context(self, uri: str, position: types.Position) -> CompletionContext:
         doc = self.document(uri)
         try:
-            return context_at(
+            ctx = context_at(
                 doc.text, position.line, position.character, self.encoding, doc.language_id
             )
         except PositionError as exc:
             raise JsonRpcInvalidParams(f"invalid position in {uri}: {exc}") from None
+        return self.workspace_context.attach(doc, ctx, self.settings)
 
     async def suggest(
         self, uri: str, position: types.Position, ctx: CompletionContext | None = None
@@ -154,6 +197,9 @@ class CodeLlamaServer(LanguageServer):
             result = service.engine.generate(request, cancel)
             stats.generations += 1
             stats.prefilled_tokens += result.prefill_tokens
+            stats.decode_steps += result.steps
+            stats.drafted_tokens += result.drafted
+            stats.accepted_tokens += result.accepted
             if result.stop_reason == StopReason.CANCELLED:
                 stats.cancelled_steps = result.steps  # how fast it stopped
                 # Decode steps run after the cancel arrived (the promise: at most one).
@@ -168,6 +214,14 @@ class CodeLlamaServer(LanguageServer):
         except (EngineError, FamilyError) as exc:
             self.reporter.report_once(str(exc))
             return None
+            return None
+        except Exception as exc:  # a bug or an odd model: one message, the server goes on
+            log.exception("generation failed")
+            self.reporter.report_once(
+                f"Code Llama could not complete here ({type(exc).__name__}: {str(exc)[:200]}); "
+                "see the server log. Other completions keep working."
+            )
+            return None
         if result is None or result.stop_reason == StopReason.CANCELLED:
             stats.cancelled += 1
             return None
@@ -179,6 +233,9 @@ class CodeLlamaServer(LanguageServer):
             prefill_tokens=result.prefill_tokens,
             reused_tokens=result.reused_tokens,
             steps=result.steps,
+            tokens=len(result.token_ids),
+            drafted=result.drafted,
+            accepted=result.accepted,
             stop_reason=str(result.stop_reason),
             path=service.engine.last_path,
             filtered_by=suggestion.filtered_by,
@@ -197,6 +254,7 @@ def create_server() -> CodeLlamaServer:
     @ls.feature(types.INITIALIZED)
     def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
         ls.models.start(ls.settings)
+        ls.workspace_context.start()
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -217,6 +275,9 @@ def create_server() -> CodeLlamaServer:
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
+        ls.worker.cancel(uri)  # nobody will see that document's suggestion now
+        ls.worker.cancel(f"{uri}#action")
+        ls.workspace_context.saved_or_closed(uri, closed=True)
         service = ls.models.service
         if service is not None:
             service.typing.forget(uri)
@@ -226,10 +287,11 @@ def create_server() -> CodeLlamaServer:
     async def inline_completion(
         ls: CodeLlamaServer, params: types.InlineCompletionParams
     ) -> list[types.InlineCompletionItem]:
-        suggestion = await ls.suggest(params.text_document.uri, params.position)
+        ctx = ls.context(params.text_document.uri, params.position)
+        suggestion = await ls.suggest(params.text_document.uri, params.position, ctx)
         if not suggestion or not suggestion.text:
             return []
-        here = types.Range(start=params.position, end=params.position)
+        here = _cut_range(ls, params.position, ctx)
         return [types.InlineCompletionItem(insert_text=suggestion.text, range=here)]
 
     @ls.feature(
@@ -245,7 +307,7 @@ def create_server() -> CodeLlamaServer:
             return types.CompletionList(is_incomplete=True, items=[])
         text = suggestion.text
         label = text.strip().split("\n", 1)[0][:80] or text[:80]
-        here = types.Range(start=params.position, end=params.position)
+        here = _cut_range(ls, params.position, ctx)
         item = types.CompletionItem(
             label=label,
             kind=types.CompletionItemKind.Text,
@@ -272,9 +334,12 @@ def create_server() -> CodeLlamaServer:
                 "error": instruct.error,
             },
             "superseded": ls.worker.superseded,
+            "preemptions": ls.worker.preemptions,  # code-action steps given up to ghost text
+            "superseded_loads": ls.models.superseded_loads,
             "shared_generations": ls.inflight.joined,
             "max_generating": ls.worker.max_running,  # most jobs ever in flight at once: 1
-            "settings": ls.settings.values,
+            "settings": redacted_settings(ls.settings.values),
+            "workspace": ls.workspace_context.stats(),
             "torch_threads": threads.applied,  # on the model's thread; None: torch unused
         }
 
@@ -299,6 +364,7 @@ def create_server() -> CodeLlamaServer:
             "text": prompter.render(sent),
             "prefix": sent.prefix,
             "suffix": sent.suffix,
+            "context": sent.context,
         }
 
     @ls.feature(custom_methods.DOCUMENT)
@@ -312,7 +378,19 @@ def create_server() -> CodeLlamaServer:
         ls.worker.cancel_all()
 
     code_actions.register(ls, ls.actions)
+    workspace_context.register(ls)
     return ls
+
+
+def _cut_range(
+    ls: CodeLlamaServer, position: types.Position, ctx: CompletionContext
+) -> types.Range:
+    """Where the context was cut: inside a surrogate pair (or a UTF-8 sequence) the
+    position is moved to the character's start, and the range must say so."""
+    # LSP lines also end at a lone \r (`line_prefix` only knows \n).
+    head = ctx.prefix[max(ctx.prefix.rfind("\n"), ctx.prefix.rfind("\r")) + 1 :]
+    at = types.Position(line=position.line, character=index_to_column(head, len(head), ls.encoding))
+    return types.Range(start=at, end=at)
 
 
 def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent | str:

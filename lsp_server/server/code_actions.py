@@ -14,13 +14,19 @@ not pass validation.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcRequestCancelled
+from pygls.exceptions import (
+    JsonRpcContentModified,
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcRequestCancelled,
+)
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
@@ -40,12 +46,21 @@ from lsp_server.actions.new_files import (
     check_existing,
     create_empty_file,
 )
+from lsp_server.actions.preemption import merge, resume
 from lsp_server.actions.test_conventions import UnitTestFileError, locate_test_file
 from lsp_server.completion.prompter import PromptTooLong
 from lsp_server.completion.service import CompletionService
 from lsp_server.engines.transformers.loader import ModelLoadError
-from lsp_server.generation import EngineError, GenerationRequest, GenerationResult, Prompt
+from lsp_server.generation import (
+    CancelToken,
+    EngineError,
+    GenerationRequest,
+    GenerationResult,
+    Prompt,
+    StopReason,
+)
 from lsp_server.prompts.families import FamilyError
+from lsp_server.safe_read import read_regular_text
 from lsp_server.server.documents import DocumentStore
 from lsp_server.server.models import ModelManager
 from lsp_server.server.progress import Progress, Reporter
@@ -55,6 +70,9 @@ from lsp_server.syntax import DocumentCache, FunctionInfo
 
 REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed
 T = TypeVar("T")
+# Parsing a 50 MB document took 44 s and 1.5 GB. Functions worth documenting
+# or testing live in files far below this.
+MAX_DOCUMENT_CHARS = 2_000_000
 
 
 class CodeActions:
@@ -81,6 +99,7 @@ class CodeActions:
         self.apply_edit = apply_edit
         self.cache = DocumentCache()
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codellama-parse")
+        self._said_too_large: set[str] = set()
 
     async def _parsing(self, job: Callable[[], T]) -> T:
         """Run tree-sitter work on the parse thread."""
@@ -93,6 +112,9 @@ class CodeActions:
         if uri not in self.documents:
             return []
         doc = self.documents.get(uri)
+        if len(doc.text) > MAX_DOCUMENT_CHARS:
+            self._too_large(uri)
+            return []
         text, language, version = doc.text, doc.language_id, doc.version  # this version's
         pos, encoding = params.range.start, self.encoding()
         func = await self._parsing(
@@ -101,6 +123,14 @@ class CodeActions:
             )
         )
         return list_actions(func, uri, version, pos, params.context.only, self._client_resolves())
+
+    def _too_large(self, uri: str) -> None:
+        if uri not in self._said_too_large:
+            self._said_too_large.add(uri)
+            self.reporter.log(
+                f"No code actions for {uri}: over {MAX_DOCUMENT_CHARS:,} characters "
+                "(parsing it would hold up every request)"
+            )
 
     def _client_resolves(self) -> bool:
         caps = self.reporter.capabilities
@@ -123,8 +153,8 @@ class CodeActions:
 
     async def run_command(self, *args: Any) -> bool:
         """The fallback for clients without resolve: compute, then applyEdit."""
-        if not args:
-            raise ActionFailed("missing code action data")
+        if len(args) != 1:
+            raise JsonRpcInvalidParams(f"{COMMAND} takes one argument: the code action's data")
         action = types.CodeAction(title="Code Llama", data=args[0])
         resolved = await self.resolve(action)
         assert resolved.edit is not None
@@ -134,6 +164,8 @@ class CodeActions:
         if data.uri not in self.documents:
             raise ActionFailed("the document is no longer open")
         doc = self.documents.get(data.uri)
+        if len(doc.text) > MAX_DOCUMENT_CHARS:
+            raise ActionFailed(f"the document is over {MAX_DOCUMENT_CHARS:,} characters")
         if doc.version != data.version:
             raise JsonRpcContentModified(
                 "the document changed since the action was listed: ask for code actions again"
@@ -275,9 +307,12 @@ class CodeActions:
         if uri in self.documents:
             open_doc = self.documents.get(uri)
             return open_doc.text, open_doc.version
-        if not check_existing(path):
-            return None, None
-        return path.read_text(encoding="utf-8"), None
+        try:
+            if not check_existing(path):
+                return None, None
+            return read_regular_text(path), None
+        except OSError as exc:  # a FIFO swapped in, too big, unreadable: never wait on it
+            raise ActionFailed(f"cannot use {path.name} as the test file: {exc}") from None
 
     async def _service(self) -> CompletionService:
         service = await self.models.ready()
@@ -301,33 +336,61 @@ class CodeActions:
         progress: Progress,
     ) -> GenerationResult:
         """Build the prompt and generate on the shared worker (a remote prompter may
-        ask its server its limits); a new action on the same document replaces this one."""
+        ask its server its limits); a new action on the same document replaces this one.
+
+        Ghost text goes first: the job yields at a decode step while a
+        completion waits, and resumes from what it had written (`resume`).
+        """
         settings = self.settings()
+        engine = service.engine
+        built: list[GenerationRequest] = []  # the whole request, built once on the worker
 
-        def job(cancel):
-            request = GenerationRequest(
-                prompt=build(),
-                max_new_tokens=max_new,
-                temperature=settings.temperature,
-                top_p=settings.topP,
-                cache_key=None,
-                should_stop=stop,
-            )
-            return service.engine.generate(request, cancel)
+        def whole() -> GenerationRequest:
+            if not built:
+                built.append(
+                    GenerationRequest(
+                        prompt=build(),
+                        max_new_tokens=max_new,
+                        temperature=settings.temperature,
+                        top_p=settings.topP,
+                        cache_key=None,
+                        should_stop=stop,
+                    )
+                )
+            return built[0]
 
-        if progress.cancelled:  # pressed while the plan was parsed: never start the model
-            raise JsonRpcRequestCancelled("cancelled")
-        task = asyncio.ensure_future(self.worker.run(f"{uri}#action", job))
-        progress.on_cancel(task.cancel)
-        try:
-            result = await task
-        except asyncio.CancelledError:
-            if progress.cancelled:  # the user pressed cancel on the progress
-                raise JsonRpcRequestCancelled("cancelled") from None
-            raise
-        if result is None or result.stop_reason == "cancelled":
+        done = GenerationResult(text="", stop_reason=StopReason.CANCELLED)
+        while True:
+            tokens: list[CancelToken] = []
+
+            def job(cancel: CancelToken, done=done, tokens=tokens) -> GenerationResult:
+                tokens.append(cancel)
+                request = whole()
+                part = request if not done.steps else resume(engine, request, done)
+                return engine.generate(part, cancel)
+
+            if progress.cancelled:  # pressed while the plan was parsed: never start the model
+                raise JsonRpcRequestCancelled("cancelled")
+            task = asyncio.ensure_future(self.worker.run(f"{uri}#action", job, yields=True))
+            progress.on_cancel(task.cancel)
+            try:
+                result = await task
+            except asyncio.CancelledError:
+                if progress.cancelled:  # the user pressed cancel on the progress
+                    raise JsonRpcRequestCancelled("cancelled") from None
+                raise
+            cancelled = bool(tokens) and threading.Event.is_set(tokens[0])
+            preempted = not cancelled and bool(tokens) and getattr(tokens[0], "preempted", False)
+            if result is not None:
+                done = merge(engine, done, result)
+            if preempted and result is not None and result.stop_reason == StopReason.CANCELLED:
+                if done.steps < max_new:
+                    continue  # a completion ran first; carry on from here
+                done.stop_reason = StopReason.LENGTH
+            break
+        if done.stop_reason == StopReason.CANCELLED:
             raise JsonRpcRequestCancelled("cancelled: a newer code action replaced this one")
-        return result
+        return done
 
 
 def register(ls: LanguageServer, actions: CodeActions) -> None:

@@ -32,10 +32,17 @@ class StatsResult(TypedDict, total=False):
     cancelled: int
     generations: int
     prefilled_tokens: int
+    decode_steps: int
+    drafted_tokens: int  # prompt-lookup drafting: tokens proposed
+    accepted_tokens: int  # and accepted
     cancelled_steps: int
     cancel_lag_steps: int  # decode steps after a cancel arrived (at most 1)
     compile: str  # how the background compile ended
     superseded: int
+    preemptions: int  # code-action steps given up to ghost text
+    superseded_loads: int  # model loads a newer one replaced
+    workspace: dict[str, Any]  # the workspace index (files, state)
+    torch_threads: int | None  # on the model's thread; None: torch unused
     shared_generations: int
     max_generating: int  # most generations ever in flight at once (1)
     # The last model-made completion: timings, tokens, stop_reason, decode path,
@@ -53,6 +60,7 @@ class PromptResult(TypedDict):
     text: str  # the ids decoded, or the text sent
     prefix: str  # the part of the document before the cursor that was kept
     suffix: str  # and after it
+    context: str  # the workspace snippet blocks at the top of the prefix ("" if none)
 
 
 class DocumentResult(TypedDict):

@@ -4,14 +4,19 @@ Two slots: the completion model (loaded at `initialized` and on settings
 that need a new engine) and the optional Instruct model of the code actions
 (`instructModel`, loaded on first use). Both load on the worker thread (the
 only thread that touches a model), report with `$/progress` and
-`window/logMessage` (never stdout: that is the LSP channel), and are closed
-when replaced. A model that cannot load is reported once with what to do;
-completions then answer empty instead of erroring on every keystroke.
+`window/logMessage` (never stdout: that is the LSP channel). A model that
+cannot load is reported once with what to do; completions then answer empty
+instead of erroring on every keystroke.
+
+One model per slot at a time: the old engine is closed and dropped before the
+new one loads (peak memory is one model, not two), and a load that a newer one
+has replaced closes what it built, on the worker, before the newer load starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from typing import cast
 
@@ -37,6 +42,7 @@ RELOAD_KEYS = (
     "quantization",
     "engine",
     "endpoint",
+    "remoteDeadline",
     "apiToken",
     "modelFamily",
     "compile",
@@ -54,6 +60,7 @@ class Slot:
         self.description = ""
         self.task: asyncio.Task | None = None
         self.loaded_with: Settings | None = None
+        self.generation = 0  # bumped by each start: older loads see they are stale
 
     @property
     def state(self) -> str:
@@ -78,6 +85,7 @@ class ModelManager:
         self.instruct_slot = Slot("Instruct model")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._compiling: asyncio.Future | None = None
+        self.superseded_loads = 0  # loads a newer one replaced before they finished
 
     # -- the completion model (the server's main API) -------------------------
 
@@ -109,9 +117,12 @@ class ModelManager:
         """The completion service once loaded, or None if loading failed."""
         if self.main.task is None:
             self.start(self._settings())
-        assert self.main.task is not None
-        await asyncio.shield(self.main.task)
-        return self.main.service
+        while True:  # a newer load may replace the one awaited
+            task = self.main.task
+            assert task is not None
+            await asyncio.shield(task)
+            if task is self.main.task:
+                return self.main.service
 
     # -- the Instruct model of the code actions --------------------------------
 
@@ -134,7 +145,9 @@ class ModelManager:
         service, loaded = slot.service, slot.loaded_with
         if service is not None and loaded is not None and settings.instructModel != loaded.model:
             slot.service, slot.loaded_with, slot.task = None, None, None
-            await self.worker.call_async(service.engine.close)
+            engine = service.engine
+            del service
+            await self.worker.call_async(lambda: _release(engine))
             self.reporter.log(f"codellama-lsp: closed the Instruct model {loaded.model}")
 
     @staticmethod
@@ -146,35 +159,63 @@ class ModelManager:
     def _start(self, slot: Slot, settings: Settings) -> asyncio.Task:
         slot.loaded_with = settings
         self._loop = asyncio.get_running_loop()
-        slot.task = asyncio.ensure_future(self._load(slot, settings))
+        slot.generation += 1
+        slot.task = asyncio.ensure_future(self._load(slot, settings, slot.generation))
         return slot.task
 
-    async def _load(self, slot: Slot, settings: Settings) -> None:
+    async def _load(self, slot: Slot, settings: Settings, generation: int) -> None:
         instruct = slot is self.instruct_slot
         title = "Loading the Instruct model" if instruct else "Loading model"
         async with self.reporter.progress(title, settings.model) as progress:
             old, slot.service, slot.error = slot.service, None, None
-            if old is not None:
-                await self.worker.call_async(old.engine.close)
+            if old is not None:  # free the old model before the new one loads
+                engine = old.engine
+                del old
+                await self.worker.call_async(lambda: _release(engine))
+                del engine
             if instruct:
                 self.reporter.log(f"Loading the Instruct model {settings.model} for code actions")
+            superseded = False
             try:
-                engine, builder = await self.worker.call_async(
-                    lambda: self._create(settings, instruct)
+                created = await self.worker.call_async(
+                    lambda: self._create_current(slot, settings, instruct, generation)
                 )
-                slot.description = engine.about().description
-                slot.service = CompletionService(engine, make_prompter(engine, builder))
-                what = f"the Instruct model {slot.description}" if instruct else slot.description
-                self.reporter.log(f"codellama-lsp ready: {what}")
+                if created is None:
+                    superseded = True
+                else:
+                    engine, builder = created
+                    slot.description = engine.about().description
+                    slot.service = CompletionService(engine, make_prompter(engine, builder))
+                    what = slot.description
+                    what = f"the Instruct model {what}" if instruct else what
+                    self.reporter.log(f"codellama-lsp ready: {what}")
             except asyncio.CancelledError:
                 raise  # the server is exiting: nobody to report to
             except ModelLoadError as exc:
                 self._fail(slot, str(exc))
             except Exception as exc:  # unexpected: still one clear message, server stays up
                 self._fail(slot, f"Could not load the {slot.role}: {exc!r}. See the server log.")
-            progress.done(slot.error or f"ready: {slot.description}")
+            if superseded:
+                progress.done("replaced by a newer load")
+            else:
+                progress.done(slot.error or f"ready: {slot.description}")
         if slot.service is not None and not instruct:
             self._compiling = asyncio.ensure_future(self._compile(slot.service.engine))
+
+    def _create_current(
+        self, slot: Slot, settings: Settings, instruct: bool, generation: int
+    ) -> tuple[Engine, PromptBuilder] | None:
+        """On the worker: build, unless a newer load replaced this one (then build
+        nothing, or close what was built before the newer load runs)."""
+        if generation != slot.generation:
+            self.superseded_loads += 1
+            return None
+        created = self._create(settings, instruct)
+        if generation != slot.generation:
+            self.superseded_loads += 1
+            _release(created[0])
+            return None
+        return created
 
     def _create(self, settings: Settings, instruct: bool) -> tuple[Engine, PromptBuilder]:
         """On the worker: the engine and the tokenizer's prompt builder."""
@@ -219,3 +260,18 @@ class ModelManager:
         self.reporter.log(message, error=True)
         if slot is self.main:
             self.reporter.show(message, types.MessageType.Error)
+
+
+def _release(engine: Engine) -> None:
+    """Close an engine and give its memory back before anything else loads."""
+    try:
+        engine.close()
+    finally:
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except Exception:  # no torch (remote only) or no CUDA: nothing to free there
+            pass

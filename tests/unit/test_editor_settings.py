@@ -129,6 +129,6 @@ def test_neovim_setup_without_the_server_says_how_to_install_it(tmp_path):
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     [(message, level)] = out["messages"]
-    assert "/nonexistent/codellama-lsp" in message and "pip install codellama-lsp" in message
+    assert "/nonexistent/codellama-lsp" in message and "pipx install ." in message
     assert level == 4  # vim.log.levels.ERROR
     assert out["enabled"] is False

@@ -28,10 +28,15 @@ from lsp_server.engines.transformers.compiler import (
     compile_wanted,
     default_backend,
 )
+from lsp_server.engines.transformers.drafting import Drafter, DraftLength, accepted
 from lsp_server.engines.transformers.growing_cache import cache_nbytes, new_cache
 from lsp_server.engines.transformers.kv_store import CachedPrompt, KVStore, common_prefix_len, crop
 from lsp_server.engines.transformers.loader import LoadedModel
-from lsp_server.engines.transformers.static_runner import StaticRunner, static_cache_bytes
+from lsp_server.engines.transformers.static_runner import (
+    CHUNK,
+    StaticRunner,
+    static_cache_bytes,
+)
 from lsp_server.generation import (
     CancelToken,
     EngineError,
@@ -48,6 +53,7 @@ DEFAULT_CACHE_MB = {"cuda": 4096, "cpu": 512}
 # Prefill pieces: a cancel is noticed between them. Big enough that splitting
 # costs nothing measurable (CPU) or few kernel launches (CUDA, eager).
 PREFILL_PIECE = {"cuda": 512, "cpu": 256}
+MAX_DRAFT = CHUNK - 1  # the `draftTokens` maximum: a verification fits the static chunk
 
 
 class TransformersEngine:
@@ -85,6 +91,7 @@ class TransformersEngine:
         self._static: StaticRunner | None = None
         self._closed = False
         self.last_path = ""  # "dynamic" | "static" | "compiled": what served the last call
+        self.draft_length = DraftLength()  # adapted across requests
 
     # -- the decode loop -------------------------------------------------------
 
@@ -144,19 +151,44 @@ class TransformersEngine:
             return  # cancelled between prefill pieces
         out = result.token_ids
         choose = _sampler(request.temperature, request.top_p)
-        while True:
-            token = choose(logits)
-            result.steps += 1
-            cancel.step(result.steps)  # for cancel-lag stats
-            stop, reason = stopping.token(token)
-            if not stop:
-                out.append(token)
-                text = self.tokenizer.decode_infilling(out) if stopping.needs_text else ""
-                stop, reason = stopping(text, len(out))
-            if stop:
-                result.stop_reason = reason or StopReason.EOT
-                return
-            logits = session.step(token)
+        drafter = self._drafter(request, ids)  # None: one token per step
+        chosen, seen = [choose(logits)], 0  # tokens decided by the last forward; all so far
+        try:
+            while True:
+                result.steps += 1  # forwards whose logits were used: prefill, then decode
+                cancel.step(result.steps)  # for cancel-lag stats
+                for token in chosen:
+                    seen += 1
+                    stop, reason = stopping.token(token)
+                    if not stop:
+                        out.append(token)
+                        text = self.tokenizer.decode_infilling(out) if stopping.needs_text else ""
+                        stop, reason = stopping(text, len(out))
+                    if stop:
+                        result.stop_reason = reason or StopReason.EOT
+                        return
+                # -- drafting hook (drafting.py): verify a draft in one forward ----------
+                # (a logits constraint such as token healing's must not draft: draft = [])
+                draft = drafter.propose(out, session.room()) if drafter is not None else []
+                if draft:
+                    chosen = accepted(session.verify([out[-1], *draft]), draft)
+                    session.truncate(len(ids) + len(out) + len(chosen) - 1)  # roll back
+                    drafter.update(len(draft), len(chosen) - 1)
+                    result.drafted += len(draft)
+                    result.accepted += len(chosen) - 1
+                    continue
+                # -- end of drafting hook -------------------------------------------------
+                chosen = [choose(session.step(out[-1]))]
+        finally:
+            # Hold what step-by-step decoding would: the prompt and every token
+            # decided but the last (this cuts off rejected and unused draft tokens).
+            session.truncate(len(ids) + seen - 1)
+
+    def _drafter(self, request: GenerationRequest, ids: list[int]) -> Drafter | None:
+        """Prompt-lookup drafting for this request, or None (off, or sampling)."""
+        if request.draft_tokens <= 0 or request.temperature > 0:
+            return None
+        return Drafter(ids, request.draft_tokens, self.draft_length, request.max_new_tokens)
 
     def _session(self, request: GenerationRequest, ids: list[int]) -> _Session:
         static = self._static
@@ -178,18 +210,24 @@ class TransformersEngine:
             return False
 
         def build() -> StaticRunner:
-            need = static_cache_bytes(self.model.config, self.max_len, self.model.dtype)
+            if self._closed:
+                raise _Closed("the model was replaced before compiling started")
+            need = static_cache_bytes(self.model.config, self.max_len + CHUNK, self.model.dtype)
             if need > self.cache_bytes:
                 raise MemoryError(
                     f"a static cache of {self.max_len} tokens needs {need >> 20} MB, more than "
                     f"kvCacheMaxMB ({self.cache_bytes >> 20}); raise it or lower contextWindow"
                 )
             forward = compile_forward(self.model, self.device.type, self.compile_backend)
+            if self._closed:
+                raise _Closed("the model was replaced while compiling")
             runner = StaticRunner(self.model, self.max_len, forward=forward, **self._runner_args())
             runner.warm_up()
             return runner
 
         def finished(runner: StaticRunner | None, message: str) -> None:
+            if self._closed:
+                runner, message = None, "not compiled: the model was replaced"
             self.compile_message = message
             if runner is not None:
                 self.use_static(runner)
@@ -205,10 +243,10 @@ class TransformersEngine:
 
         The caches kept so far are dropped: the static path keeps its own copies.
         """
+        if self._closed:  # a compile that finished after the model was replaced
+            raise _Closed("the model was replaced: no static cache for it")
         runner = runner or StaticRunner(self.model, self.max_len, **self._runner_args())
         runner.allocate()
-        if self._closed:
-            return runner  # a compile that finished after the model was replaced
         self.kv = KVStore(max(self.cache_bytes - runner.nbytes(), 0))
         self._static = runner  # one assignment: the worker sees old or new, never half
         return runner
@@ -237,15 +275,23 @@ class TransformersEngine:
         )
 
     def close(self) -> None:
+        """Drop every reference to the model and its caches (a reload frees them first).
+
+        A background compile sees `_closed` and stops before allocating anything.
+        """
         self._closed = True
         self.kv.clear()
         self._static = None
+        self.model = None  # type: ignore[assignment]
+        self.loaded = None  # type: ignore[assignment]
 
-    def _forward(self, ids: list[int], cache: Any) -> torch.Tensor:
-        """Logits after `ids` on a dynamic cache."""
+    def _forward(self, ids: list[int], cache: Any, keep: int = 0) -> torch.Tensor:
+        """Logits after `ids` on a dynamic cache: after the last id, or after each of
+        the last `keep` ids."""
         tensor = torch.tensor([ids], dtype=torch.long, device=self.device)
-        kwargs = {self._cache_kwarg: cache, "use_cache": True, "logits_to_keep": 1}
-        return self.model(input_ids=tensor, **kwargs).logits[0, -1]
+        kwargs = {self._cache_kwarg: cache, "use_cache": True, "logits_to_keep": keep or 1}
+        logits = self.model(input_ids=tensor, **kwargs).logits[0]
+        return logits if keep else logits[-1]
 
 
 class _Session:
@@ -255,6 +301,9 @@ class _Session:
 
     def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None: ...
     def step(self, token: int) -> torch.Tensor: ...
+    def verify(self, tokens: list[int]) -> torch.Tensor: ...  # logits after each token
+    def room(self) -> int: ...  # most draft tokens one `verify` can take now
+    def truncate(self, n: int) -> None: ...  # hold the first `n` positions only
     def keep(self, key: str | None) -> None: ...
     def abandon(self) -> None: ...
 
@@ -289,6 +338,19 @@ class _DynamicSession(_Session):
         logits = self.engine._forward([token], self.cache)
         self.held.append(token)
         return logits
+
+    def verify(self, tokens: list[int]) -> torch.Tensor:
+        logits = self.engine._forward(tokens, self.cache, keep=len(tokens))
+        self.held.extend(tokens)
+        return logits
+
+    def room(self) -> int:
+        return MAX_DRAFT
+
+    def truncate(self, n: int) -> None:
+        if n < len(self.held):
+            del self.held[n:]
+            crop(self.cache, n)
 
     def keep(self, key: str | None) -> None:
         if key is not None and self.held:
@@ -326,6 +388,20 @@ class _StaticSession(_Session):
         except Exception as exc:
             raise _StaticPathError() from exc
 
+    def verify(self, tokens: list[int]) -> torch.Tensor:
+        try:
+            return self.runner.verify(tokens)
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except Exception as exc:
+            raise _StaticPathError() from exc
+
+    def room(self) -> int:
+        return self.runner.verify_room()
+
+    def truncate(self, n: int) -> None:
+        del self.runner.ids[n:]
+
     def keep(self, key: str | None) -> None:
         if key is None:
             self.runner.owner, self.runner.ids = None, []
@@ -349,3 +425,7 @@ def _sampler(temperature: float, top_p: float):
         return int(torch.multinomial(probs, 1))
 
     return sample
+
+
+class _Closed(RuntimeError):
+    """The engine was closed (its model replaced) while compiling."""

@@ -159,7 +159,7 @@ function M.setup(opts)
   inline.config = cfg
   if vim.fn.executable(cfg.cmd[1]) == 0 then
     vim.notify(
-      ("codellama_lsp: the server %q was not found. Install it with `%s`, or set cmd in setup()."):format(
+      ("codellama_lsp: the server %q was not found. Install it from a checkout of the codellama-lsp repository with `%s` (or `pip install .` in a virtualenv), or set cmd in setup()."):format(
         cfg.cmd[1],
         config_mod.INSTALL_COMMAND
       ),
