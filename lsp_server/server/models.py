@@ -145,10 +145,9 @@ class ModelManager:
         service, loaded = slot.service, slot.loaded_with
         if service is not None and loaded is not None and settings.instructModel != loaded.model:
             slot.service, slot.loaded_with, slot.task = None, None, None
-            engine = service.engine
-            del service
-            await self.worker.call_async(lambda: _release(engine))
+            # Said before the close runs on the worker: the slot reads "idle" from now on.
             self.reporter.log(f"codellama-lsp: closed the Instruct model {loaded.model}")
+            await self.worker.call_async(service.engine.close)
 
     @staticmethod
     def _differs(old: Settings, new: Settings) -> bool:

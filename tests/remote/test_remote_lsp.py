@@ -57,6 +57,7 @@ async def test_inline_completion_through_tgi(client):
             "text": body["inputs"],
             "prefix": PREFIX,
             "suffix": SUFFIX,
+            "context": "",  # no workspace folder: no other files' snippets
         }
         assert fake.errors == []
 
