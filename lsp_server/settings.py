@@ -177,7 +177,7 @@ def unwrap_section(changes: Any) -> dict[str, Any]:
 
 
 def _coerce(name: str, spec: Spec, raw: Any) -> Any:
-    kind = spec.kind
+    kind: Any = spec.kind
     if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
         raw = float(raw)
     if isinstance(raw, bool) is not (kind is bool) or not isinstance(raw, kind):

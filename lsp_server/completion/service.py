@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from lsp_server.completion import filters
 from lsp_server.completion.context import CompletionContext
@@ -77,7 +78,7 @@ class CompletionService:
 
     def text_prompt(self, ctx: CompletionContext, settings: Settings) -> Prompt:
         """Remote engines tokenize on their server: the family's FIM text within its limits."""
-        engine = self.engine
+        engine: Any = self.engine  # a remote engine: only those take text prompts
         budget = engine.prompt_budget(settings.maxNewTokens, settings.contextWindow)
         builder = TextPromptBuilder(engine.profile, self.builder)
         return builder.build(

@@ -235,7 +235,7 @@ class PromptBuilder:
             keep -= keep % snap  # a cut suffix ends on the grid (if a grid step fits)
         end = lines[keep - 1][0]
         text = suffix[: end + 1]  # up to and including the line break
-        ids: list[int] = []
+        ids = []
         for i, (_, line_ids) in enumerate(lines[:keep]):
             if i:
                 ids.append(_NEWLINE)

@@ -15,7 +15,7 @@ code, so the estimate errs on the safe side; a safety margin covers the rest).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from lsp_server.generation import Prompt
 from lsp_server.prompts.families import CODELLAMA, Family, ModelProfile
@@ -110,10 +110,13 @@ class Trimmer(Protocol):
     ) -> _Kept: ...
 
 
-class _Kept(Protocol):
-    prefix: str
-    suffix: str
-    context: str
+class _Kept(Protocol):  # read-only: `PromptBuilder` returns a frozen dataclass
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def suffix(self) -> str: ...
+    @property
+    def context(self) -> str: ...
 
 
 class TextPromptBuilder:
@@ -138,7 +141,9 @@ class TextPromptBuilder:
         `context` blocks (other files' code) go at the top of the prefix, as
         in the ids builder, within `context_share` of the budget.
         """
-        more = {"context": context, "context_share": context_share} if context else {}
+        more: dict[str, Any] = (
+            {"context": context, "context_share": context_share} if context else {}
+        )
         room = budget - TEMPLATE_MARGIN
         if self.profile.family is not CODELLAMA:
             room = int(room * ESTIMATE_SHARE)

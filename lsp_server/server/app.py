@@ -53,7 +53,7 @@ class CodeLlamaServer(LanguageServer):
     # -- messages -------------------------------------------------------------
 
     @property
-    def client_capabilities(self) -> types.ClientCapabilities | None:
+    def client_capabilities(self) -> types.ClientCapabilities | None:  # type: ignore[override]  # None before `initialize`
         return getattr(self.protocol, "client_capabilities", None)
 
     @property
@@ -314,7 +314,7 @@ def _register_extensions(ls: CodeLlamaServer) -> None:
 def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent | str:
     """The suggestion as a code block where the client renders Markdown, else plain."""
     caps = ls.client_capabilities
-    item = caps and caps.text_document and caps.text_document.completion
+    item: Any = caps and caps.text_document and caps.text_document.completion
     item = item and item.completion_item
     formats = (item and item.documentation_format) or []
     if types.MarkupKind.Markdown in formats:

@@ -93,6 +93,7 @@ class CodeActions:
             raise ActionFailed("missing code action data")
         action = types.CodeAction(title="Code Llama", data=args[0])
         resolved = await self.resolve(action)
+        assert resolved.edit is not None  # resolve always sets it
         result = await self.ls.workspace_apply_edit_async(
             types.ApplyWorkspaceEditParams(edit=resolved.edit, label="Code Llama")
         )
@@ -159,7 +160,7 @@ class CodeActions:
     async def _tests(self, doc, parsed, func: FunctionInfo, progress) -> types.WorkspaceEdit:
         if not doc.uri.startswith("file:"):
             raise ActionFailed("unit tests can only be generated for files on disk")
-        source = Path(to_fs_path(doc.uri))
+        source = Path(to_fs_path(doc.uri))  # type: ignore[arg-type]  # a file: URI has a path
         root = self._root_for(source)
         try:
             existing, version = self._read(locate_test_file(root, source, parsed, func, None).path)
@@ -328,6 +329,7 @@ class _Progress:
     def _client_cancelled(self, future) -> None:
         if future.cancelled():
             self.cancelled = True
+            assert self._loop is not None  # set in __aenter__, before any client cancel
             for callback in self._callbacks:
                 self._loop.call_soon_threadsafe(callback)
 

@@ -8,15 +8,21 @@ server's handlers for those notifications, if any.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
+if TYPE_CHECKING:
+    from lsp_server.server.app import CodeLlamaServer
+
 log = logging.getLogger(__name__)
 
 
 class DocumentProtocol(LanguageServerProtocol):
+    _server: CodeLlamaServer  # set by pygls; typed there as a plain LanguageServer
+
     def _user(self, method: str, params):
         if (handler := self.fm.features.get(method)) is not None:
             yield handler, (params,), None

@@ -108,7 +108,7 @@ class ModelManager:
         finished: asyncio.Future[str] = loop.create_future()
 
         def done(message: str) -> None:  # called on the compile thread
-            loop.call_soon_threadsafe(lambda: finished.done() or finished.set_result(message))
+            loop.call_soon_threadsafe(lambda: finished.done() or finished.set_result(message))  # type: ignore[func-returns-value]
 
         if start is None or not start(done):
             return
@@ -136,6 +136,7 @@ class ModelManager:
         return engine, tokenizer, 0
 
     def _log_from_worker(self, message: str) -> None:
+        assert self._loop is not None  # set before any engine is created
         self._loop.call_soon_threadsafe(self.server.log, message)
 
     def _fail(self, message: str) -> None:

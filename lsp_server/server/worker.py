@@ -26,7 +26,7 @@ class Worker:
         self.max_running = 0  # checked by the load tests: one thread, so never above 1
         self._count_lock = threading.Lock()
 
-    async def run(self, key: str | None, job: Callable[[threading.Event], T]) -> T:
+    async def run(self, key: str | None, job: Callable[[threading.Event], T]) -> T | None:
         """Run `job(cancel_event)` on the worker; a later job for `key` cancels this one."""
         cancel = threading.Event()
         if key is not None:

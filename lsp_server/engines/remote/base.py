@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -148,7 +148,9 @@ class RemoteEngine:
     def _fetch_served(self) -> ServedModel:
         raise NotImplementedError
 
-    def _stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[Piece]:
+    def _stream(
+        self, request: GenerationRequest, cancel: threading.Event
+    ) -> Generator[Piece, None, None]:
         raise NotImplementedError
 
     def _stops_to_send(self, stops: tuple[str, ...]) -> list[str]:

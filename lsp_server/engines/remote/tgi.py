@@ -11,7 +11,7 @@ special, so stops are exact even where a stop token has no stable text.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 
 from lsp_server.engines.remote.base import Piece, RemoteEngine, ServedModel
@@ -56,7 +56,9 @@ class TgiEngine(RemoteEngine):
                 params["top_p"] = request.top_p
         return {"inputs": request.prompt.text, "parameters": params}
 
-    def _stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[Piece]:
+    def _stream(
+        self, request: GenerationRequest, cancel: threading.Event
+    ) -> Generator[Piece, None, None]:
         events = self.client.stream("/generate_stream", self.request_body(request), cancel)
         with closing(events):
             for event in events:
