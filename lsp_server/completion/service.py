@@ -71,6 +71,7 @@ class CompletionService:
             temperature=settings.temperature,
             top_p=settings.topP,
             cache_key=key if settings.kvReuse else None,
+            draft_tokens=settings.draftTokens,
             should_stop=(lambda text: filters.is_complete(text, ctx))
             if settings.postprocess
             else None,

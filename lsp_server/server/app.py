@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import sys
 import threading
 import time
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import FeatureRequestError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__
-from lsp_server.completion.context import CompletionContext, PositionError, context_at
+from lsp_server.completion.context import (
+    CompletionContext,
+    PositionError,
+    context_at,
+    index_to_column,
+)
 from lsp_server.completion.service import CompletionService, Suggestion
 from lsp_server.generation import EngineError, GenerationResult
 from lsp_server.prompts.families import FamilyError
+from lsp_server.redaction import install_log_redaction, redacted_settings
 from lsp_server.server import threads
-from lsp_server.server.document_sync import DocumentProtocol
+from lsp_server.server.document_sync import DocumentProtocol, strict_converter
 from lsp_server.server.documents import Document, DocumentStore, UnknownDocument
 from lsp_server.server.inflight import Inflight
 from lsp_server.server.models import ModelManager
@@ -34,11 +43,14 @@ DOCUMENT_METHOD = "codellamaLsp/document"
 
 
 class CodeLlamaServer(LanguageServer):
+    protocol: DocumentProtocol  # built by pygls from `protocol_cls` below
+
     def __init__(self) -> None:
         super().__init__(
             "codellama-lsp",
             __version__,
             protocol_cls=DocumentProtocol,
+            converter_factory=strict_converter,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
         self.documents = DocumentStore()
@@ -49,6 +61,36 @@ class CodeLlamaServer(LanguageServer):
         self._shown_errors: set[str] = set()
         self.inflight: Inflight[Suggestion | None] = Inflight()
         self.workspace_context = WorkspaceContext(self)
+
+    def start_io(self, stdin=None, stdout=None) -> None:  # type: ignore[override]
+        """Serve on stdio and exit the process with LSP's code, promptly.
+
+        `os._exit`: a generation may still be running on the worker thread
+        (a remote server that never answers); the client has gone, so
+        nothing is waiting for it.
+        """
+        from lsp_server.server.stdio import serve_stdio
+
+        install_log_redaction()
+        code = 1
+        stdin, stdout = stdin or sys.stdin.buffer, stdout or sys.stdout.buffer
+        try:
+            code = serve_stdio(self.protocol, stdin, stdout)
+        finally:
+            self.worker.shutdown()
+            logging.shutdown()
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            os._exit(code)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log what went wrong; no popup (pygls showed one for protocol garbage).
+
+        Request errors were already answered to the client: nothing to add.
+        """
+        if source is not FeatureRequestError:
+            log.error("error in the server: %s", error)
 
     # -- messages -------------------------------------------------------------
 
@@ -141,6 +183,12 @@ class CodeLlamaServer(LanguageServer):
             self.stats["prefilled_tokens"] = (
                 self.stats.get("prefilled_tokens", 0) + result.prefill_tokens
             )
+            for name, value in (
+                ("decode_steps", result.steps),
+                ("drafted_tokens", result.drafted),
+                ("accepted_tokens", result.accepted),
+            ):
+                self.stats[name] = self.stats.get(name, 0) + value
             if result.stop_reason == "cancelled":
                 self.stats["cancelled_steps"] = result.steps  # how fast it stopped
                 # Decode steps run after the cancel arrived (the promise: at most one).
@@ -156,6 +204,13 @@ class CodeLlamaServer(LanguageServer):
         except (EngineError, FamilyError) as exc:
             self.report_once(str(exc))
             return None
+        except Exception as exc:  # a bug or an odd model: one message, the server goes on
+            log.exception("generation failed")
+            self.report_once(
+                f"Code Llama could not complete here ({type(exc).__name__}: {str(exc)[:200]}); "
+                "see the server log. Other completions keep working."
+            )
+            return None
         if result is None or result.stop_reason == "cancelled":
             self.stats["cancelled"] += 1
             return None
@@ -167,6 +222,9 @@ class CodeLlamaServer(LanguageServer):
             "prefill_tokens": result.prefill_tokens,
             "reused_tokens": result.reused_tokens,
             "steps": result.steps,
+            "tokens": len(result.token_ids),
+            "drafted": result.drafted,
+            "accepted": result.accepted,
             "stop_reason": result.stop_reason,
             "path": getattr(service.engine, "last_path", ""),
         }
@@ -204,6 +262,8 @@ def create_server() -> CodeLlamaServer:
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
+        ls.worker.cancel(uri)  # nobody will see that document's suggestion now
+        ls.worker.cancel(f"{uri}#action")
         ls.workspace_context.saved_or_closed(uri, closed=True)
         service = ls.models.service
         if service is not None:
@@ -216,10 +276,11 @@ def create_server() -> CodeLlamaServer:
     async def inline_completion(
         ls: CodeLlamaServer, params: types.InlineCompletionParams
     ) -> list[types.InlineCompletionItem]:
-        suggestion = await ls.suggest(params.text_document.uri, params.position)
+        ctx = ls.context(params.text_document.uri, params.position)
+        suggestion = await ls.suggest(params.text_document.uri, params.position, ctx)
         if not suggestion or not suggestion.text:
             return []
-        here = types.Range(start=params.position, end=params.position)
+        here = _cut_range(ls, params.position, ctx)
         return [types.InlineCompletionItem(insert_text=suggestion.text, range=here)]
 
     @ls.feature(
@@ -235,7 +296,7 @@ def create_server() -> CodeLlamaServer:
             return types.CompletionList(is_incomplete=True, items=[])
         text = suggestion.text
         label = text.strip().split("\n", 1)[0][:80] or text[:80]
-        here = types.Range(start=params.position, end=params.position)
+        here = _cut_range(ls, params.position, ctx)
         item = types.CompletionItem(
             label=label,
             kind=types.CompletionItemKind.Text,
@@ -256,9 +317,11 @@ def create_server() -> CodeLlamaServer:
             "error": ls.models.error,
             "model": ls.models.description,
             "superseded": ls.worker.superseded,
+            "preemptions": ls.worker.preemptions,  # code-action steps given up to ghost text
+            "superseded_loads": ls.models.superseded_loads,
             "shared_generations": ls.inflight.joined,
             "max_generating": ls.worker.max_running,  # most jobs ever in flight at once: 1
-            "settings": ls.settings.values,
+            "settings": redacted_settings(ls.settings.values),
             "workspace": ls.workspace_context.stats(),
             "torch_threads": threads.applied,  # on the model's thread; None: torch unused
         }
@@ -309,6 +372,17 @@ def _register_extensions(ls: CodeLlamaServer) -> None:
 
     register_code_actions(ls)
     register_workspace(ls)
+
+
+def _cut_range(
+    ls: CodeLlamaServer, position: types.Position, ctx: CompletionContext
+) -> types.Range:
+    """Where the context was cut: inside a surrogate pair (or a UTF-8 sequence) the
+    position is moved to the character's start, and the range must say so."""
+    # LSP lines also end at a lone \r (`line_prefix` only knows \n).
+    head = ctx.prefix[max(ctx.prefix.rfind("\n"), ctx.prefix.rfind("\r")) + 1 :]
+    at = types.Position(line=position.line, character=index_to_column(head, len(head), ls.encoding))
+    return types.Range(start=at, end=at)
 
 
 def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent | str:
