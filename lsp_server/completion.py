@@ -51,6 +51,7 @@ class CompletionService:
             settings.fimOrder,
             settings.prefixShare,
             snap_lines=SNAP_LINES,
+            heal=settings.tokenHealing,
         )
 
     def request(
@@ -61,7 +62,8 @@ class CompletionService:
             prompt = self.text_prompt(ctx, settings)
         else:
             tokens = self.builder.tok.tokens
-            prompt = Prompt(ids=self.prompt(ctx, settings).ids, stop_ids=(tokens.eot, tokens.eos))
+            built = self.prompt(ctx, settings)
+            prompt = Prompt(ids=built.ids, stop_ids=(tokens.eot, tokens.eos), heal=built.healed)
         return GenerationRequest(
             prompt=prompt,
             max_new_tokens=settings.maxNewTokens,
@@ -79,7 +81,12 @@ class CompletionService:
         budget = engine.prompt_budget(settings.maxNewTokens, settings.contextWindow)
         builder = TextPromptBuilder(engine.profile, self.builder)
         return builder.build(
-            ctx.prefix, ctx.suffix, budget, settings.fimOrder, settings.prefixShare
+            ctx.prefix,
+            ctx.suffix,
+            budget,
+            settings.fimOrder,
+            settings.prefixShare,
+            heal=settings.tokenHealing,
         )
 
     def finish(

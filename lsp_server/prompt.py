@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .fim_tokenizer import FimTokenizer
+from .prompt_healing import heal_split
 
 _NEWLINE = 13
 _DUMMY = 29871  # "▁" alone: what `encode` gives an empty first line
@@ -44,6 +45,9 @@ class FimPrompt:
     prefix: str
     suffix: str
     order: str
+    # Token healing: the tail of the prefix left out of `ids` (and of `prefix`),
+    # which the answer must start with (see prompt_healing.py).
+    healed: str = ""
 
 
 def fim_prompt_ids(tok: FimTokenizer, prefix: str, suffix: str, order: str = "spm") -> list[int]:
@@ -79,13 +83,19 @@ class PromptBuilder:
         order: str = "spm",
         prefix_share: float = 0.75,
         snap_lines: int = 0,
+        heal: bool = False,
     ) -> FimPrompt:
         """The prompt of at most `budget` ids, keeping the lines nearest the cursor.
 
         The prefix is cut from the top and the suffix from the bottom at line
         boundaries; each side may use what the other leaves unused. A cut
         snaps to a grid of `snap_lines` lines when that keeps one line or more.
+        With `heal`, a tail of the prefix the tokenizer would merge with what
+        follows is left out (`FimPrompt.healed`) for the engine to re-generate.
         """
+        healed = ""
+        if heal:
+            prefix, healed = heal_split(prefix)
         room = max(budget - 4, 0)  # BOS, PRE, SUF, MID
         before = self._lines_before(prefix, room)
         after = self._lines_after(suffix, room)
@@ -101,7 +111,7 @@ class PromptBuilder:
             prefix, before, room - len(suffix_ids), snap_lines
         )
         ids = _layout(self.tok, prefix_ids, suffix_ids, order)
-        return FimPrompt(ids, kept_prefix, kept_suffix, order)
+        return FimPrompt(ids, kept_prefix, kept_suffix, order, healed)
 
     # -- lines -------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from .engines.base import Prompt
 from .families import CODELLAMA, Family, ModelProfile
+from .prompt_healing import trim_horizontal
 
 ZWSP = "\u200b"
 # Room for BOS and the three FIM tokens, as the in-process builder reserves,
@@ -121,8 +122,17 @@ class TextPromptBuilder:
         budget: int,
         order: str = "spm",
         prefix_share: float = 0.75,
+        heal: bool = False,
     ) -> Prompt:
-        """A text prompt that fits `budget` tokens of the served model."""
+        """A text prompt that fits `budget` tokens of the served model.
+
+        With `heal`, trailing spaces and tabs move from the prompt into
+        `Prompt.heal` (the engine strips them from the answer): the most
+        token healing a remote API allows, see docs/remote-engines.md.
+        """
+        healed = ""
+        if heal:
+            prefix, healed = trim_horizontal(prefix)
         room = budget - TEMPLATE_MARGIN
         if self.profile.family is not CODELLAMA:
             room = int(room * ESTIMATE_SHARE)
@@ -138,4 +148,6 @@ class TextPromptBuilder:
             )
             text = fim_text(self.profile, kept.prefix, kept.suffix, order)
         family = self.profile.family
-        return Prompt(text=text, stop_ids=family.stop_ids, stop_strings=family.stop_strings)
+        return Prompt(
+            text=text, stop_ids=family.stop_ids, stop_strings=family.stop_strings, heal=healed
+        )

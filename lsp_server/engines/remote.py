@@ -17,6 +17,7 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from ..families import ModelProfile, detect
+from ..prompt_healing import strip_healed
 from ..text_prompt import cut_at_stop
 from .base import GenerationRequest, GenerationResult
 from .http_stream import HttpStream
@@ -121,7 +122,7 @@ class RemoteEngine:
                         reason = _FINISH.get(piece.finish, "eos")
                         continue
                     if request.should_stop is not None and request.should_stop(
-                        _settled(text, stops)
+                        strip_healed(_settled(text, stops), prompt.heal)
                     ):
                         reason = "stop"
                         break
@@ -133,7 +134,8 @@ class RemoteEngine:
         if not reason:  # the stream ended without a last event
             raise self.client.say.dropped()
         return GenerationResult(
-            text=text,
+            text=strip_healed(text, prompt.heal),
+            healed=prompt.heal,
             stop_reason=reason,
             model_seconds=time.perf_counter() - start,
             prefill_tokens=prompt_tokens,

@@ -23,9 +23,11 @@ from typing import Any
 import torch
 
 from ..model_loader import LoadedModel
+from ..prompt_healing import strip_healed
 from .base import EngineError, GenerationRequest, GenerationResult
 from .compiler import BackgroundCompile, compile_forward, compile_wanted, default_backend
 from .growing_cache import cache_nbytes, new_cache
+from .healing import Healer, HealingLookup
 from .kv_store import CachedPrompt, KVStore, common_prefix_len, crop
 from .static_runner import StaticRunner, static_cache_bytes
 
@@ -71,6 +73,10 @@ class TransformersEngine:
         self._static: StaticRunner | None = None
         self._closed = False
         self.last_path = ""  # "dynamic" | "static" | "compiled": what served the last call
+        # Every control id (Code Llama's 32000-32015, <s>, </s>, <unk>, any added
+        # token) ends a generation: none may ever be decoded into a suggestion.
+        self.control_ids = self.tokenizer.control_ids()
+        self._healing = HealingLookup(self.tokenizer, excluded=self.control_ids)
 
     # -- the decode loop -------------------------------------------------------
 
@@ -107,7 +113,10 @@ class TransformersEngine:
                 session.abandon()
                 raise
             session.keep(request.cache_key)
-        result.text = self.tokenizer.decode_infilling(result.token_ids)
+        result.healed = request.prompt.heal
+        result.text = strip_healed(
+            self.tokenizer.decode_infilling(result.token_ids), request.prompt.heal
+        )
         result.model_seconds = time.perf_counter() - start
         return result
 
@@ -130,20 +139,33 @@ class TransformersEngine:
             return  # cancelled between prefill pieces
         out = result.token_ids
         choose = _sampler(request.temperature, request.top_p)
+        heal = self._healer(request.prompt.heal)  # HEALING hook (1/3): see healing.py
         while True:
+            if heal is not None and not heal.done:
+                logits = heal.mask(logits)  # HEALING hook (2/3): only tokens that re-write it
             token = choose(logits)
             result.steps += 1
             cancel.steps = result.steps  # type: ignore[attr-defined]  # for cancel-lag stats
             if token in stops:
                 result.stop_reason = "eot" if token == self.tokenizer.tokens.eot else "eos"
                 return
+            if token in self.control_ids or token >= self.tokenizer.vocab_size:
+                result.stop_reason = "control"
+                return
             out.append(token)
-            if request.should_stop is not None and request.should_stop(
-                self.tokenizer.decode_infilling(out)
+            healing = heal is not None and not heal.done
+            if healing:
+                heal.advance(token)  # HEALING hook (3/3): its tokens do not count
+            if (
+                not healing
+                and request.should_stop is not None
+                and request.should_stop(
+                    strip_healed(self.tokenizer.decode_infilling(out), request.prompt.heal)
+                )
             ):
                 result.stop_reason = "stop"
                 return
-            if len(out) >= request.max_new_tokens:
+            if len(out) >= request.max_new_tokens + (heal.steps if heal is not None else 0):
                 result.stop_reason = "length"
                 return
             if cancel.is_set():
@@ -151,9 +173,14 @@ class TransformersEngine:
                 return
             logits = session.step(token)
 
+    def _healer(self, removed: str) -> Healer | None:
+        """Healing state for one generation (the vocabulary lookup is built once, at load)."""
+        return Healer(self._healing, removed) if removed else None
+
     def _session(self, request: GenerationRequest, ids: list[int]) -> _Session:
         static = self._static
-        if static is not None and len(ids) + request.max_new_tokens <= static.max_len:
+        room = request.max_new_tokens + len(request.prompt.heal)  # healing: ≤ 1 token a char
+        if static is not None and len(ids) + room <= static.max_len:
             self.last_path = "compiled" if static.compiled else "static"
             return _StaticSession(static, self.kv, request.cache_key, ids)
         self.last_path = "dynamic"

@@ -13,6 +13,7 @@ return {
   topP = 1.0,
   prefixShare = 0.75,
   kvReuse = true,
+  tokenHealing = true,
   kvCacheMaxMB = 0,
   compile = "auto",
   engine = "transformers",
