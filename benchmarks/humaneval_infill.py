@@ -47,7 +47,7 @@ from lsp_server.filters import postprocess  # noqa: E402
 from lsp_server.fim_tokenizer import FimTokenizer  # noqa: E402
 from lsp_server.model_loader import BUNDLED_MODEL  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "eval" / "human-eval-infilling"
+DATA = ROOT / "benchmarks" / "data" / "human-eval-infilling"
 FILES = (
     DATA / "HumanEval-SingleLineInfilling.jsonl.gz",
     DATA / "HumanEval-RandomSpanInfillingLight.jsonl.gz",

@@ -93,7 +93,11 @@ class CompletionService:
         self, ctx: CompletionContext, result: GenerationResult, postprocess: bool = True
     ) -> Suggestion:
         """The suggestion for a finished generation; raw text when `postprocess` is off."""
-        text = filters.postprocess(result.text, ctx) if postprocess else result.text
+        text = (
+            filters.postprocess(result.text, ctx, result.stop_reason)
+            if postprocess
+            else result.text
+        )
         return Suggestion(text, result.text, "model", result)
 
     def complete(

@@ -266,7 +266,13 @@ def create_server() -> CodeLlamaServer:
             return {"ids": [], "text": sent.text, "engine": service.engine.name}
         built = service.prompt(ctx, ls.settings)
         text = service.builder.tok.decode(built.ids)
-        return {"ids": built.ids, "text": text, "prefix": built.prefix, "suffix": built.suffix}
+        return {
+            "ids": built.ids,
+            "text": text,
+            "prefix": built.prefix + built.healed,  # the document text up to the cursor
+            "healed": built.healed,  # its tail the model re-writes (token healing)
+            "suffix": built.suffix,
+        }
 
     @ls.feature(DOCUMENT_METHOD)
     def document(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:

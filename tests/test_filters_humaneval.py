@@ -21,7 +21,7 @@ from lsp_server.context import CompletionContext
 from lsp_server.filters import is_complete, postprocess
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "eval" / "human-eval-infilling"
+DATA = ROOT / "benchmarks" / "data" / "human-eval-infilling"
 FILES = ("HumanEval-SingleLineInfilling.jsonl.gz", "HumanEval-RandomSpanInfillingLight.jsonl.gz")
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
