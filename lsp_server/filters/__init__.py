@@ -20,10 +20,10 @@ from lsp_server.filters import (
     repetition,
     rest_of_line,
     single_line,
+    suffix_copy,
     suffix_repeat,
 )
 from lsp_server.filters.cuts import Cut, apply_cuts, settled
-from lsp_server.filters import suffix_copy
 from lsp_server.filters.indent_fit import indent_fit
 from lsp_server.filters.layout import is_blank
 from lsp_server.filters.syntax_check import no_worse
