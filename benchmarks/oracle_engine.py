@@ -33,6 +33,7 @@ from lsp_server.engines.base import GenerationRequest, GenerationResult  # noqa:
 from lsp_server.fim_tokenizer import FimTokenizer  # noqa: E402
 from lsp_server.model_loader import BUNDLED_MODEL  # noqa: E402
 from lsp_server.prompt import fim_prompt_ids  # noqa: E402
+from lsp_server.prompt_healing import heal_split, strip_healed  # noqa: E402
 
 log = logging.getLogger("oracle")
 # Variants after which a real model does emit <EOT>; the others run to the limit.
@@ -57,21 +58,28 @@ class OracleEngine:
         self.tok = tokenizer
         self.variant = variant
         self.misses = 0
-        self._answers: dict[tuple[int, ...], dict] = {}
+        # Prompt ids -> (case, the text token healing removed from its prefix).
+        self._answers: dict[tuple[int, ...], tuple[dict, str]] = {}
         for case in cases:
+            kept, removed = heal_split(case["prompt"])
             for order in ("spm", "psm"):
                 key = tuple(fim_prompt_ids(tokenizer, case["prompt"], case["suffix"], order))
-                self._answers.setdefault(key, case)
+                self._answers.setdefault(key, (case, ""))
+                if removed:  # the server's prompt with tokenHealing on
+                    key = tuple(fim_prompt_ids(tokenizer, kept, case["suffix"], order))
+                    self._answers.setdefault(key, (case, removed))
 
     def answer(self, ids: list[int]) -> str | None:
-        """The raw middle for a prompt, or None when the prompt is no problem's."""
-        case = self._answers.get(tuple(ids))
-        if case is None:
+        """The raw middle for a prompt (with the healed text first), or None when the
+        prompt is no problem's."""
+        found = self._answers.get(tuple(ids))
+        if found is None:
             return None
+        case, removed = found
         middle = case["canonical_solution"]
         if self.variant == "none":
-            return middle
-        return runon(middle, case["prompt"], case["suffix"], self.variant)
+            return removed + middle
+        return removed + runon(middle, case["prompt"], case["suffix"], self.variant)
 
     def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
         start = time.perf_counter()
@@ -92,17 +100,23 @@ class OracleEngine:
             result.steps += 1
             out.append(token)
             partial = self.tok.decode_infilling(out)
-            if request.should_stop is not None and request.should_stop(partial):
+            healing = not partial.startswith(request.prompt.heal)
+            if (
+                not healing
+                and request.should_stop is not None
+                and request.should_stop(strip_healed(partial, request.prompt.heal))
+            ):
                 result.stop_reason = "stop"
                 break
-            if len(out) >= request.max_new_tokens:
+            if len(out) >= request.max_new_tokens + len(request.prompt.heal) and not healing:
                 result.stop_reason = "length"
                 break
             if cancel.is_set():
                 result.stop_reason = "cancelled"
                 break
         result.token_ids = out
-        result.text = self.tok.decode_infilling(out)
+        result.text = strip_healed(self.tok.decode_infilling(out), request.prompt.heal)
+        result.healed = request.prompt.heal
         result.model_seconds = time.perf_counter() - start
         return result
 
