@@ -2,10 +2,10 @@
 
 Runs the vendored tiny Code Llama FIM model greedily (48 new tokens, SPM
 layout, cut at `<EOT>`) on realistic Python cursors and writes one JSON file
-per cursor to `tests/golden/filters/`, keeping any `expected` already
+per cursor to `tests/unit/golden/filters/`, keeping any `expected` already
 judged by hand there (new cases get `expected: null` to be filled in).
 
-    python benchmarks/capture_tiny_outputs.py
+    python -m benchmarks.capture_tiny_outputs
 
 The tests only replay the stored raw text; they never run the model.
 """
@@ -16,16 +16,15 @@ import json
 import sys
 from pathlib import Path
 
+import torch
+import transformers
+
+from lsp_server.prompts.fim_tokenizer import FimTokenizer
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import torch  # noqa: E402
-import transformers  # noqa: E402
-
-from lsp_server.fim_tokenizer import FimTokenizer  # noqa: E402
 
 MODEL = ROOT / "lsp_server" / "models" / "tiny-codellama-fim"
-OUT = ROOT / "tests" / "golden" / "filters"
+OUT = ROOT / "tests" / "unit" / "golden" / "filters"
 MAX_NEW_TOKENS = 48
 EOT = 32010
 

@@ -1,6 +1,6 @@
 """Code action timings: listing on a 5,000-line file, resolve with the bundled model.
 
-    python benchmarks/codeactions.py [--requests 60] [--resolves 8]
+    python -m benchmarks.codeactions [--requests 60] [--resolves 8]
 
 1. In process: how long `textDocument/codeAction` spends finding the function
    (parse + enclosing function + listing) on a 5,000-line Python file: first
@@ -27,11 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from lsp_client import SERVER_ENV, percentile
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.client import LanguageClient
 
+from benchmarks.lsp_client import SERVER_ENV, percentile
 from lsp_server.actions.listing import find_function, list_actions
 from lsp_server.syntax import DocumentCache
 

@@ -15,7 +15,7 @@ empty answers, first-line exact match (the cursor line as the user would see
 it equals the canonical first line), and pass@1 of the program with the
 answer inserted (the existing sandbox, `sandbox.py`).
 
-    python benchmarks/editor_placement.py [--limit 80] [--max-new-tokens 32] [--fim-order spm]
+    python -m benchmarks.editor_placement [--limit 80] [--max-new-tokens 32] [--fim-order spm]
 """
 
 from __future__ import annotations
@@ -25,21 +25,16 @@ import asyncio
 import random
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
-from filters_oracle import program  # noqa: E402
-from heldout_cuts import cases as heldout_cases  # noqa: E402
-from sandbox import Sandbox  # noqa: E402
-
-from lsp_server.completion import CompletionService  # noqa: E402
-from lsp_server.context import CompletionContext  # noqa: E402
-from lsp_server.engines.transformers_engine import TransformersEngine  # noqa: E402
-from lsp_server.model_loader import BUNDLED_MODEL, load_model  # noqa: E402
-from lsp_server.prompt import PromptBuilder  # noqa: E402
-from lsp_server.settings import Settings  # noqa: E402
+from benchmarks.filters_oracle import program
+from benchmarks.heldout_cuts import cases as heldout_cases
+from benchmarks.sandbox import Sandbox
+from lsp_server.completion.context import CompletionContext
+from lsp_server.completion.service import CompletionService
+from lsp_server.engines.transformers.engine import TransformersEngine
+from lsp_server.engines.transformers.loader import BUNDLED_MODEL, load_model
+from lsp_server.prompts.codellama_ids import PromptBuilder
+from lsp_server.settings import Settings
 
 PLACEMENTS = ("cut", "indent", "indent+1", "indent+2", "indent+3")
 SEED = 13

@@ -6,7 +6,7 @@ by run-on text (`oracle_runon.py`). A case passes when
 error. Filters must never break a correct middle (100% without run-on) and
 should recover it from run-on (target ≥ 97% per file).
 
-    python benchmarks/filters_oracle.py [--limit N] [--show-failures K] [--part tune|report]
+    python -m benchmarks.filters_oracle [--limit N] [--show-failures K] [--part tune|report]
 
 Prints a table: set × {no run-on, run-on} × {filters on, off}, then how
 early `is_complete` would stop generation on the run-on cases. The sets are
@@ -30,15 +30,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.heldout_cuts import cases as heldout_cases
+from benchmarks.oracle_runon import VARIANTS, runon
+from lsp_server.completion.context import CompletionContext
+from lsp_server.completion.filters import is_complete, postprocess
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from heldout_cuts import cases as heldout_cases  # noqa: E402
-from oracle_runon import VARIANTS, runon  # noqa: E402
-
-from lsp_server.context import CompletionContext  # noqa: E402
-from lsp_server.filters import is_complete, postprocess  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "human-eval-infilling"
 FILES = ("HumanEval-SingleLineInfilling.jsonl.gz", "HumanEval-RandomSpanInfillingLight.jsonl.gz")

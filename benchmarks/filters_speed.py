@@ -4,7 +4,7 @@ The engine calls `is_complete` after every decode step, on the whole text so
 far, so a request of N tokens costs N calls on a growing text. Prints the
 total per request for a few lengths (one thread, this machine).
 
-    python benchmarks/filters_speed.py
+    python -m benchmarks.filters_speed
 """
 
 from __future__ import annotations
@@ -13,17 +13,16 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from lsp_server.completion.context import CompletionContext
+from lsp_server.completion.filters import is_complete, postprocess
 
-from lsp_server.context import CompletionContext  # noqa: E402
-from lsp_server.filters import is_complete, postprocess  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CHARS_PER_TOKEN = 3.2
 
 
 def main() -> int:
-    source = (ROOT / "lsp_server" / "context.py").read_text()
+    source = (ROOT / "lsp_server" / "completion" / "context.py").read_text()
     # A 250 KB file with the cursor in a function body, code after it.
     ctx = CompletionContext(
         source * 20 + "def f(x):\n    ", "\n    return x\n" + source * 20, "python"

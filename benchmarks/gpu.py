@@ -1,7 +1,7 @@
 """Keystroke latency of Code Llama 7B/13B-shaped models on one GPU, against the plain recipe.
 
-    python benchmarks/gpu.py            # one H100/H200: under 8 minutes
-    python benchmarks/gpu.py --dry      # CPU, tiny shapes: checks the script in < 1 minute
+    python -m benchmarks.gpu            # one H100/H200: under 8 minutes
+    python -m benchmarks.gpu --dry      # CPU, tiny shapes: checks the script in < 1 minute
 
 Random weights with the exact Code Llama shapes cost the same compute as the
 real ones (DESIGN.md), so no download is needed. For each of fp16 7B, 4-bit
@@ -33,24 +33,21 @@ import gc
 import inspect
 import shutil
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from lsp_server.engines.transformers.engine import TransformersEngine
+from lsp_server.engines.transformers.loader import BUNDLED_MODEL, load_model
+from lsp_server.engines.transformers.static_runner import static_cache_bytes
+from lsp_server.generation import GenerationRequest, Prompt
+from lsp_server.prompts.codellama_ids import PromptBuilder
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # run from a checkout without installing
-
-import torch  # noqa: E402
-
-from lsp_server.engines.base import GenerationRequest, Prompt  # noqa: E402
-from lsp_server.engines.static_runner import static_cache_bytes  # noqa: E402
-from lsp_server.engines.transformers_engine import TransformersEngine  # noqa: E402
-from lsp_server.model_loader import BUNDLED_MODEL, load_model  # noqa: E402
-from lsp_server.prompt import PromptBuilder  # noqa: E402
 
 SHAPES = {  # DESIGN.md: Code Llama 7B and 13B
     "7B": {"hidden_size": 4096, "intermediate_size": 11008, "layers": 32, "heads": 32},

@@ -6,10 +6,10 @@ UTF-16 position), the answer is inserted, and the problem's tests run in a
 sandbox (`sandbox.py`). Every problem is asked twice, with the `postprocess`
 setting on and off, in the same server.
 
-    python benchmarks/humaneval_infill.py                      # bundled model
-    python benchmarks/humaneval_infill.py --engine oracle      # canonical middles (+ run-on)
-    python benchmarks/humaneval_infill.py --model codellama/CodeLlama-7b-hf --device cuda
-    python benchmarks/humaneval_infill.py --data my.jsonl --limit 50
+    python -m benchmarks.humaneval_infill                      # bundled model
+    python -m benchmarks.humaneval_infill --engine oracle      # canonical middles (+ run-on)
+    python -m benchmarks.humaneval_infill --model codellama/CodeLlama-7b-hf --device cuda
+    python -m benchmarks.humaneval_infill --data my.jsonl --limit 50
 
 With `--engine oracle` the server answers each problem's canonical middle,
 alone and followed by each kind of run-on text (`oracle_runon.py`). Two
@@ -32,24 +32,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lsprotocol import types
+
+from benchmarks.filters_oracle import program, sample, stop_reason  # the same as the oracle
+from benchmarks.lsp_client import BenchClient
+from benchmarks.oracle_engine import load_cases
+from benchmarks.oracle_runon import VARIANTS, runon
+from benchmarks.sandbox import Sandbox
+from lsp_server.completion.context import CompletionContext
+from lsp_server.completion.filters import postprocess
+from lsp_server.engines.transformers.loader import BUNDLED_MODEL
+from lsp_server.prompts.fim_tokenizer import FimTokenizer
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
-from filters_oracle import (  # noqa: E402  (the same program and sample as the filters' oracle)
-    program,
-    sample,
-    stop_reason,
-)
-from lsp_client import BenchClient  # noqa: E402
-from lsprotocol import types  # noqa: E402
-from oracle_engine import load_cases  # noqa: E402
-from oracle_runon import VARIANTS, runon  # noqa: E402
-from sandbox import Sandbox  # noqa: E402
-
-from lsp_server.context import CompletionContext  # noqa: E402
-from lsp_server.filters import postprocess  # noqa: E402
-from lsp_server.fim_tokenizer import FimTokenizer  # noqa: E402
-from lsp_server.model_loader import BUNDLED_MODEL  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "human-eval-infilling"
 FILES = (
@@ -189,7 +184,7 @@ async def main_async(args: argparse.Namespace) -> int:
         rows = []
         by_variant: dict[str, dict[str, Tally]] = {}
         for variant in ("none", *VARIANTS):
-            command = [sys.executable, str(ROOT / "benchmarks" / "oracle_engine.py")]
+            command = [sys.executable, "-m", "benchmarks.oracle_engine"]
             command += [a for p in paths for a in ("--data", str(p))] + ["--runon", variant]
             tallies, misses = await run_server(command, settings, files, sandbox, variant)
             by_variant[variant] = tallies

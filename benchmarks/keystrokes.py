@@ -1,6 +1,6 @@
 """Keystroke replay: typing real code into a big file through the real server.
 
-    python benchmarks/keystrokes.py [--max-new-tokens 16] [--key-ms 80]
+    python -m benchmarks.keystrokes [--max-new-tokens 16] [--key-ms 80]
 
 Types several functions of the installed CPython standard library (read
 with `inspect.getsource`) character by character into a ~1,000-line Python
@@ -37,8 +37,9 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
-from lsp_client import BenchClient, percentile
 from lsprotocol import types
+
+from benchmarks.lsp_client import BenchClient, percentile
 
 DEFAULT_FUNCTIONS = ("shlex.quote", "colorsys.hls_to_rgb", "calendar.isleap", "calendar.leapdays")
 URI = "file:///bench/keystrokes.py"

@@ -6,7 +6,7 @@ completion) at the cursor. The model's own time comes from the server's
 stats, so the rest (transport, document edits, context, prompt budget) is
 printed beside it.
 
-    python benchmarks/large_files.py [--keystrokes 10] [--max-new-tokens 16]
+    python -m benchmarks.large_files [--keystrokes 10] [--max-new-tokens 16]
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+from lsprotocol import types
 
-from lsp_client import BenchClient  # noqa: E402
-from lsprotocol import types  # noqa: E402
+from benchmarks.lsp_client import BenchClient
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SMALL = (ROOT / "examples" / "files.py").read_text()
 ONE_LINE = "x = 1; " * (2**20 // 7)
@@ -88,7 +88,7 @@ async def main_async(args: argparse.Namespace) -> int:
         for name, text, line, col in cases():
             rows.append(await measure(client, name, text, line, col, args.keystrokes))
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    print(f"\n{when}, {platform.node()}, `python benchmarks/large_files.py`, {options}\n")
+    print(f"\n{when}, {platform.node()}, `python -m benchmarks.large_files`, {options}\n")
     print(
         "| file | open + first completion s | keystroke completion p50 s | model p50 s "
         "| rest p50 ms | prompt ids |"

@@ -1,6 +1,6 @@
 """Round-trip latency of inline completion through the real server, vs plain `generate`.
 
-    python benchmarks/latency.py [--requests 40] [--max-new-tokens 64]
+    python -m benchmarks.latency [--requests 40] [--max-new-tokens 64]
 
 Opens a ~1,000-line Python file in the server (subprocess, stdio, bundled
 model, one torch thread), asks for inline completions at many cursor
@@ -19,7 +19,7 @@ import platform
 import random
 import time
 
-from lsp_client import BenchClient, percentile
+from benchmarks.lsp_client import BenchClient, percentile
 
 
 def thousand_line_file() -> str:
@@ -71,7 +71,7 @@ def plain_generate(prompts: list[list[int]], max_new_tokens: int) -> list[float]
     import torch
     from transformers import AutoModelForCausalLM
 
-    from lsp_server.model_loader import BUNDLED_MODEL
+    from lsp_server.engines.transformers.loader import BUNDLED_MODEL
 
     torch.set_num_threads(1)
     model = AutoModelForCausalLM.from_pretrained(

@@ -10,7 +10,7 @@ the prompt/context plumbing rather than at the filters.
 
 Run as the server itself, with the engine factory replaced:
 
-    python benchmarks/oracle_engine.py --data FILE.jsonl.gz [--runon VARIANT]
+    python -m benchmarks.oracle_engine --data FILE.jsonl.gz [--runon VARIANT]
 """
 
 from __future__ import annotations
@@ -24,16 +24,14 @@ import threading
 import time
 from pathlib import Path
 
+from benchmarks.oracle_runon import VARIANTS, runon
+from lsp_server.engines.transformers.loader import BUNDLED_MODEL
+from lsp_server.generation import GenerationRequest, GenerationResult
+from lsp_server.prompts.codellama_ids import fim_prompt_ids
+from lsp_server.prompts.fim_tokenizer import FimTokenizer
+from lsp_server.prompts.healing import heal_split, strip_healed
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
-from oracle_runon import VARIANTS, runon  # noqa: E402
-
-from lsp_server.engines.base import GenerationRequest, GenerationResult  # noqa: E402
-from lsp_server.fim_tokenizer import FimTokenizer  # noqa: E402
-from lsp_server.model_loader import BUNDLED_MODEL  # noqa: E402
-from lsp_server.prompt import fim_prompt_ids  # noqa: E402
-from lsp_server.prompt_healing import heal_split, strip_healed  # noqa: E402
 
 log = logging.getLogger("oracle")
 # Variants after which a real model does emit <EOT>; the others run to the limit.
@@ -131,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
-    import lsp_server.engines
+    import lsp_server.engines.factory
 
     def create_engine(settings, log=print):
         tokenizer = FimTokenizer.from_file(BUNDLED_MODEL / "tokenizer.json")
@@ -139,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"Oracle engine: {len(cases)} problems, run-on {args.runon}")
         return OracleEngine(cases, tokenizer, args.runon), tokenizer
 
-    lsp_server.engines.create_engine = create_engine  # what ModelManager calls
-    from lsp_server.server import create_server
+    lsp_server.engines.factory.create_engine = create_engine  # what ModelManager calls
+    from lsp_server.server.app import create_server
 
     create_server().start_io()
     return 0

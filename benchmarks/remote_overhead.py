@@ -5,25 +5,23 @@ Runs the TGI and OpenAI engines against the loopback fake server of the tests
 per suggestion: request building, HTTP on a kept-alive connection, SSE
 parsing and stop handling. Prints median and p95 per engine.
 
-    python benchmarks/remote_overhead.py [--requests 300] [--tokens 32]
+    python -m benchmarks.remote_overhead [--requests 300] [--tokens 32]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.fake_server import FakeServer, Reply, Tok
+from lsp_server.engines.factory import create_remote_engine
+from lsp_server.generation import GenerationRequest, Prompt
+from lsp_server.settings import Settings
 
-from lsp_server.engines import create_remote_engine  # noqa: E402
-from lsp_server.engines.base import GenerationRequest, Prompt  # noqa: E402
-from lsp_server.settings import Settings  # noqa: E402
-from tests.remote.fake_server import FakeServer, Reply, Tok  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(kind: str, requests: int, tokens: int) -> list[float]:

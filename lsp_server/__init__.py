@@ -5,8 +5,8 @@ The prompt function most users of the library want is `fim_prompt_ids`
 budgeted version is `PromptBuilder.build`.
 """
 
-from .fim_tokenizer import FimTokenizer
-from .prompt import FimPrompt, PromptBuilder, fim_prompt_ids
+from lsp_server.prompts.codellama_ids import FimPrompt, PromptBuilder, fim_prompt_ids
+from lsp_server.prompts.fim_tokenizer import FimTokenizer
 
 __version__ = "0.1.0"
 __all__ = ["FimPrompt", "FimTokenizer", "PromptBuilder", "__version__", "fim_prompt_ids"]

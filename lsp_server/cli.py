@@ -8,8 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from . import __version__
-from .settings import Settings, SettingsError
+from lsp_server import __version__
+from lsp_server.settings import Settings, SettingsError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"codellama-lsp: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
-    from .context import PositionError, context_at
+    from lsp_server.completion.context import PositionError, context_at
 
     try:
         # Editors show 1-based lines and columns counted in characters.
@@ -77,16 +77,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _language(path: str) -> str:
-    return {".py": "python", ".ts": "typescript", ".js": "javascript", ".java": "java"}.get(
-        Path(path).suffix, ""
-    )
+    from lsp_server.syntax.languages import language_id_for_path
+
+    return language_id_for_path(path)
 
 
 def _load(settings: Settings):
-    from .completion import CompletionService
-    from .engines import create_engine
-    from .model_loader import ModelLoadError
-    from .prompt import PromptBuilder
+    from lsp_server.completion.service import CompletionService
+    from lsp_server.engines.factory import create_engine
+    from lsp_server.engines.transformers.loader import ModelLoadError
+    from lsp_server.prompts.codellama_ids import PromptBuilder
 
     try:
         engine, tokenizer = create_engine(settings, log=lambda m: print(m, file=sys.stderr))
@@ -100,9 +100,9 @@ def _load(settings: Settings):
 
 
 def _print_prompt(ctx, settings: Settings, args) -> int:
-    from .completion import CompletionService
-    from .model_loader import ModelLoadError, load_tokenizer, resolve_model
-    from .prompt import PromptBuilder
+    from lsp_server.completion.service import CompletionService
+    from lsp_server.engines.transformers.loader import ModelLoadError, load_tokenizer, resolve_model
+    from lsp_server.prompts.codellama_ids import PromptBuilder
 
     try:
         tok, max_positions = load_tokenizer(resolve_model(settings.model, settings.device)[0])
@@ -145,7 +145,7 @@ def _print_completion(ctx, settings: Settings, args) -> int:
 
 
 def _serve(tcp: str | None) -> int:
-    from .server import create_server
+    from lsp_server.server.app import create_server
 
     server = create_server()
     if tcp:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from ..syntax import FunctionInfo, ParsedDocument, new_error_nodes, python_docstring_style
-from ..syntax.doc_comments import PYTHON_STYLES
-from ..syntax.languages import DocStyle, ts_language
+from lsp_server.syntax import FunctionInfo, ParsedDocument, new_error_nodes, python_docstring_style
+from lsp_server.syntax.doc_comments import PYTHON_STYLES
+from lsp_server.syntax.languages import DocStyle, ts_language
 
 MAX_NEW_TOKENS = 192
 _STYLE_WINDOW = 4000  # characters before the function in which a style example counts

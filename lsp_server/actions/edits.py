@@ -12,7 +12,7 @@ import re
 
 from lsprotocol import types
 
-from ..context import index_to_column
+from lsp_server.completion.context import index_to_column
 
 _BREAK = re.compile(r"\r\n?|\n")
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from lsprotocol import types
 
-from ..context import PositionError, offset_at
-from ..syntax import DocumentCache, FunctionInfo, UnsupportedLanguage, enclosing_function
+from lsp_server.completion.context import PositionError, offset_at
+from lsp_server.syntax import DocumentCache, FunctionInfo, UnsupportedLanguage, enclosing_function
 
 DOCSTRING_KIND = "refactor.rewrite.docstring"
 TESTS_KIND = "refactor.generate.tests"

@@ -21,8 +21,14 @@ from pathlib import Path
 
 import tree_sitter
 
-from ..syntax import FunctionInfo, ParsedDocument, new_error_nodes, parse
-from .test_files import UnitTestFile, UnitTestFileError, append_offset, locate_test_file
+from lsp_server.actions.test_conventions import (
+    UnitTestFile,
+    UnitTestFileError,
+    append_offset,
+    locate_test_file,
+)
+from lsp_server.syntax import FunctionInfo, ParsedDocument, new_error_nodes, parse
+from lsp_server.syntax.languages import lookup
 
 MAX_NEW_TOKENS = 384
 SYSTEM_PROMPT = (
@@ -217,46 +223,10 @@ def _compiles(code: str) -> bool:
     return True
 
 
-_TEST_CALLS = {"test", "it", "describe"}
-_TEST_ANNOTATIONS = {"Test", "ParameterizedTest", "RepeatedTest", "Fact", "Theory", "TestMethod"}
-_GTEST = {"TEST", "TEST_F", "TEST_P"}
-
-
 def _is_test(doc: ParsedDocument, node: tree_sitter.Node) -> bool:
     """Is `node` one whole test (function, method, `test(...)` call, TEST macro)?"""
-    lang, kind = doc.spec.name, node.type
-    name_node = node.child_by_field_name("name")
-    name = doc.node_text(name_node) if name_node is not None else ""
-    if lang == "python":
-        if kind == "decorated_definition":
-            inner = node.child_by_field_name("definition")
-            return inner is not None and _is_test(doc, inner)
-        return (kind == "function_definition" and name.startswith("test")) or (
-            kind == "class_definition" and name.startswith("Test")
-        )
-    if lang in ("javascript", "typescript", "tsx"):
-        call = node.named_children[0] if kind == "expression_statement" else None
-        fn = (
-            call.child_by_field_name("function")
-            if call and call.type == "call_expression"
-            else None
-        )
-        return fn is not None and doc.node_text(fn) in _TEST_CALLS
-    if lang in ("java", "csharp"):
-        if kind != "method_declaration":
-            return False
-        head = doc.text[doc.start(node) : doc.start(name_node) if name_node else doc.end(node)]
-        return any(re.search(rf"[@\[]\s*{a}\b", head) for a in _TEST_ANNOTATIONS)
-    if lang == "cpp":
-        declarator = (
-            node.child_by_field_name("declarator") if kind == "function_definition" else None
-        )
-        inner = declarator.child_by_field_name("declarator") if declarator else None
-        return inner is not None and doc.node_text(inner) in _GTEST
-    if lang in ("php", "bash"):
-        wanted = "method_declaration" if lang == "php" else "function_definition"
-        return kind == wanted and name.startswith("test")
-    return False
+    rule = doc.spec.is_test
+    return rule is not None and rule(doc, node)
 
 
 def _lead(plan: UnitTestPlan) -> str:
@@ -266,7 +236,7 @@ def _lead(plan: UnitTestPlan) -> str:
         return ""
     if plan.file.indent:  # inside a class, before its closing brace
         return "" if before.endswith("\n") else "\n"
-    want = "\n\n\n" if plan.file.language_id == "python" else "\n\n"
+    want = "\n" * (_gap(plan.file) + 1)
     have = len(before) - len(before.rstrip("\n"))
     return "\n" * max(len(want) - have, 0)
 
@@ -284,7 +254,7 @@ def _insertion(plan: UnitTestPlan, tests: str) -> tuple[int, str]:
         if imports:
             header = imports + header
         return 0, header + tests + "\n" + f.footer
-    sep = "\n\n" if f.language_id == "python" else "\n"
+    sep = "\n" * _gap(f)
     chunk = _lead(plan) + (imports + sep if imports else "") + tests + "\n"
     if f.indent and plan.existing[plan.offset - 1 : plan.offset] != "\n":
         chunk = "\n" + chunk
@@ -293,8 +263,14 @@ def _insertion(plan: UnitTestPlan, tests: str) -> tuple[int, str]:
     return plan.offset, chunk
 
 
+def _gap(f: UnitTestFile) -> int:
+    """Blank lines between top-level tests: the language's style (two in Python)."""
+    spec = lookup(f.language_id)
+    return spec.test_gap if spec else 1
+
+
 def _join(f: UnitTestFile, tests: list[str]) -> str:
-    return ("\n\n\n" if f.language_id == "python" else "\n\n").join(tests)
+    return ("\n" * (_gap(f) + 1)).join(tests)
 
 
 def insert_tests(plan: UnitTestPlan, tests: list[str]) -> tuple[int, str]:

@@ -1,9 +1,9 @@
 """Syntax facts from tree-sitter: languages, parsing, enclosing functions, docs."""
 
-from .doc_comments import DocComment, python_docstring_style
-from .document import DocumentCache, ParsedDocument, new_error_nodes, parse
-from .functions import FunctionInfo, Span, enclosing_function
-from .languages import (
+from lsp_server.syntax.doc_comments import DocComment, python_docstring_style
+from lsp_server.syntax.document import DocumentCache, ParsedDocument, new_error_nodes, parse
+from lsp_server.syntax.functions import FunctionInfo, Span, enclosing_function
+from lsp_server.syntax.languages import (
     LANGUAGE_IDS,
     DocStyle,
     LanguageSpec,

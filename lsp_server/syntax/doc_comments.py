@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from .document import ParsedDocument
-from .languages import DocStyle
+from lsp_server.syntax.document import ParsedDocument
+from lsp_server.syntax.languages import DocStyle
 
 
 @dataclass(frozen=True)

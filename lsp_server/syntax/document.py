@@ -16,7 +16,7 @@ from functools import cached_property
 
 import tree_sitter
 
-from .languages import LanguageSpec, language_for, new_parser
+from lsp_server.syntax.languages import LanguageSpec, language_for, new_parser
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from .doc_comments import DocComment, doc_above, python_docstring
-from .document import ParsedDocument
-from .languages import DocStyle
+from lsp_server.syntax.doc_comments import DocComment, doc_above, python_docstring
+from lsp_server.syntax.document import ParsedDocument
+from lsp_server.syntax.languages import DocStyle
 
 _NAME_HOLDERS = {
     "variable_declarator": "name",

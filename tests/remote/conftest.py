@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .fake_server import FakeServer
+from benchmarks.fake_server import FakeServer
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.families import FAMILIES, FamilyError, detect, family_named
+from lsp_server.prompts.families import FAMILIES, FamilyError, detect, family_named
+from lsp_server.prompts.text import chat_text, cut_at_stop, fim_text
 from lsp_server.settings import SETTINGS
-from lsp_server.text_prompt import chat_text, cut_at_stop, fim_text
 
 BUNDLED = Path(__file__).resolve().parents[2] / "lsp_server" / "models" / "tiny-codellama-fim"
 

@@ -7,11 +7,10 @@ import socket
 
 import pytest
 
-from lsp_server.engines import TOKEN_ENV
-from lsp_server.engines.remote_errors import RemoteError
-
-from .fake_server import FakeServer, Reply, Tok
-from .remote_helpers import make_engine, run, text_request
+from benchmarks.fake_server import FakeServer, Reply, Tok
+from lsp_server.engines.factory import TOKEN_ENV
+from lsp_server.engines.remote.errors import RemoteError
+from tests.support.remote_helpers import make_engine, run, text_request
 
 VALIDATION = (
     "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 2048. "

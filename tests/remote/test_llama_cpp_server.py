@@ -22,13 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.engines.base import GenerationRequest
-from lsp_server.families import detect
-from lsp_server.fim_tokenizer import FimTokenizer
-from lsp_server.prompt import PromptBuilder, fim_prompt_ids
-from lsp_server.text_prompt import TextPromptBuilder
-
-from .remote_helpers import make_engine
+from lsp_server.generation import GenerationRequest
+from lsp_server.prompts.codellama_ids import PromptBuilder, fim_prompt_ids
+from lsp_server.prompts.families import detect
+from lsp_server.prompts.fim_tokenizer import FimTokenizer
+from lsp_server.prompts.text import TextPromptBuilder
+from tests.support.remote_helpers import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "lsp_server" / "models" / "tiny-codellama-fim"

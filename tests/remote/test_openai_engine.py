@@ -6,10 +6,9 @@ import threading
 
 import pytest
 
-from lsp_server.engines.http_stream import RemoteError
-
-from .fake_server import FakeServer, Reply, Tok
-from .remote_helpers import make_engine, run, text_request
+from benchmarks.fake_server import FakeServer, Reply, Tok
+from lsp_server.engines.remote.http_stream import RemoteError
+from tests.support.remote_helpers import make_engine, run, text_request
 
 
 def test_streams_a_schema_valid_completion(fake):

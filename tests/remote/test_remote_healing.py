@@ -10,13 +10,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-from lsp_server.engines.base import GenerationRequest, Prompt
-from lsp_server.engines.remote import Piece, RemoteEngine, ServedModel
-from lsp_server.families import detect
-from lsp_server.fim_tokenizer import FimTokenizer
-from lsp_server.model_loader import BUNDLED_MODEL
-from lsp_server.prompt import PromptBuilder
-from lsp_server.text_prompt import TextPromptBuilder
+from lsp_server.engines.remote.base import Piece, RemoteEngine, ServedModel
+from lsp_server.engines.transformers.loader import BUNDLED_MODEL
+from lsp_server.generation import GenerationRequest, Prompt
+from lsp_server.prompts.codellama_ids import PromptBuilder
+from lsp_server.prompts.families import detect
+from lsp_server.prompts.fim_tokenizer import FimTokenizer
+from lsp_server.prompts.text import TextPromptBuilder
 
 PROFILE = detect("codellama/CodeLlama-7b-hf")
 

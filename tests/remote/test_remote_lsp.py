@@ -11,7 +11,8 @@ import asyncio
 import pytest
 from pygls.exceptions import JsonRpcException
 
-from ..conftest import (
+from benchmarks.fake_server import FakeServer, Reply, Tok
+from tests.support.lsp import (
     cancel_request,
     custom,
     initialize,
@@ -20,7 +21,6 @@ from ..conftest import (
     start_inline,
     stats,
 )
-from .fake_server import FakeServer, Reply, Tok
 
 DOC = "file:///ws/app.py"
 TEXT = "def add(a, b):\n    return \n\nprint(add(1, 2))\n"

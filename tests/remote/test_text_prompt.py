@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsp_server.families import FAMILIES, detect, family_named
-from lsp_server.fim_tokenizer import CONTROL_IDS, FimTokenizer
-from lsp_server.prompt import PromptBuilder
-from lsp_server.text_prompt import ZWSP, TextPromptBuilder, escape, fim_text
+from lsp_server.prompts.codellama_ids import PromptBuilder
+from lsp_server.prompts.families import FAMILIES, detect, family_named
+from lsp_server.prompts.fim_tokenizer import CONTROL_IDS, FimTokenizer
+from lsp_server.prompts.text import ZWSP, TextPromptBuilder, escape, fim_text
 
 TOKENIZER = (
     Path(__file__).resolve().parents[2] / "lsp_server/models/tiny-codellama-fim/tokenizer.json"

@@ -8,10 +8,9 @@ import urllib.request
 
 import pytest
 
-from lsp_server.families import FamilyError
-
-from .fake_server import FakeServer, Reply, Tok
-from .remote_helpers import make_engine, run, text_request
+from benchmarks.fake_server import FakeServer, Reply, Tok
+from lsp_server.prompts.families import FamilyError
+from tests.support.remote_helpers import make_engine, run, text_request
 
 
 def test_info_gives_model_family_and_budget(fake):

@@ -11,13 +11,13 @@ import threading
 
 import pytest
 
-from lsp_server.completion import CompletionService
-from lsp_server.context import CompletionContext
-from lsp_server.engines.base import GenerationRequest, Prompt
-from lsp_server.engines.transformers_engine import TransformersEngine
-from lsp_server.prompt import PromptBuilder, fim_prompt_ids
+from lsp_server.completion.context import CompletionContext
+from lsp_server.completion.service import CompletionService
+from lsp_server.engines.transformers.engine import TransformersEngine
+from lsp_server.generation import GenerationRequest, Prompt
+from lsp_server.prompts.codellama_ids import PromptBuilder, fim_prompt_ids
 from lsp_server.settings import Settings
-from tests.keystroke_edits import loaded
+from tests.support.keystroke_edits import loaded
 
 __all__ = ["loaded"]  # fixtures
 

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.completion import CompletionService
-from lsp_server.context import CompletionContext, context_at
-from lsp_server.engines.transformers_engine import TransformersEngine
-from lsp_server.filters import postprocess
-from lsp_server.filters.rest_of_line import rest_of_line
-from lsp_server.filters.suffix_copy import cut as suffix_copy_cut
-from lsp_server.prompt import PromptBuilder
+from lsp_server.completion.context import CompletionContext, context_at
+from lsp_server.completion.filters import postprocess
+from lsp_server.completion.filters.rest_of_line import rest_of_line
+from lsp_server.completion.filters.suffix_copy import cut as suffix_copy_cut
+from lsp_server.completion.service import CompletionService
+from lsp_server.engines.transformers.engine import TransformersEngine
+from lsp_server.prompts.codellama_ids import PromptBuilder
 from lsp_server.settings import Settings
-from tests.keystroke_edits import loaded
+from tests.support.keystroke_edits import loaded
 
 __all__ = ["loaded"]  # fixtures
 

@@ -11,12 +11,12 @@ import threading
 
 import pytest
 
-from lsp_server.completion import SNAP_LINES
-from lsp_server.engines.base import GenerationRequest, Prompt
-from lsp_server.engines.healing import Healer, HealingLookup
-from lsp_server.engines.transformers_engine import TransformersEngine
-from lsp_server.prompt_healing import heal_split, strip_healed, trim_horizontal
-from tests.keystroke_edits import BUDGET, SOURCE, builder, edits, loaded
+from lsp_server.completion.service import SNAP_LINES
+from lsp_server.engines.transformers.engine import TransformersEngine
+from lsp_server.engines.transformers.healing import Healer, HealingLookup
+from lsp_server.generation import GenerationRequest, Prompt
+from lsp_server.prompts.healing import heal_split, strip_healed, trim_horizontal
+from tests.support.keystroke_edits import BUDGET, SOURCE, builder, edits, loaded
 
 __all__ = ["builder", "loaded"]  # fixtures
 

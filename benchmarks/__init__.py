@@ -1,0 +1,4 @@
+"""Benchmarks: scripts that print figures.
+
+Run them from the repository root as `python -m benchmarks.NAME`.
+"""

@@ -1,0 +1,1 @@
+"""The completion pipeline, free of LSP: context → prompt → engine → filters."""

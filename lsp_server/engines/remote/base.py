@@ -1,0 +1,176 @@
+"""What the TGI and OpenAI-compatible engines share: stops, budget, the stream loop.
+
+A remote engine takes a text prompt (`lsp_server.prompts.text`, budgeted by
+`prompt_budget` and written in the served model's family, `profile`), streams the
+answer and stops at the first of: a stop id or special token (TGI streams
+ids), a stop string, the pipeline's `should_stop`, the server's end, or
+`cancel`. Stopping early closes the stream, which makes the server drop the
+request instead of generating tokens nobody will read.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+
+from lsp_server.engines.remote.errors import Cancelled, RemoteError
+from lsp_server.engines.remote.http_stream import HttpStream
+from lsp_server.generation import GenerationRequest, GenerationResult
+from lsp_server.prompts.families import ModelProfile, detect
+from lsp_server.prompts.healing import strip_healed
+from lsp_server.prompts.text import cut_at_stop
+
+# Below this many prompt tokens a suggestion is not worth asking for.
+MIN_PROMPT_TOKENS = 16
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One streamed step: its text, and its id where the server says."""
+
+    text: str
+    token_id: int | None = None
+    special: bool = False
+    finish: str | None = None  # the server's finish reason on the last piece
+    prompt_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """What the server told us at start: model id and token limits."""
+
+    model_id: str
+    max_input_tokens: int | None = None
+    max_total_tokens: int | None = None
+    max_stop_sequences: int = 4
+
+
+class RemoteEngine:
+    """Base of the HTTP engines; subclasses say how to ask and how to read."""
+
+    name = "remote"
+    prompt_kind = "text"
+
+    def __init__(self, client: HttpStream, family: str = "auto") -> None:
+        self.client = client
+        self._family_setting = family
+        self._served: ServedModel | None = None
+        self._profile: ModelProfile | None = None
+        self._lock = threading.Lock()
+
+    # -- start: what is served ---------------------------------------------
+
+    def describe(self) -> ServedModel:
+        """Ask the server once what it serves (retried on the next call if it failed)."""
+        with self._lock:
+            if self._served is None:
+                self._served = self._fetch_served()
+            return self._served
+
+    @property
+    def profile(self) -> ModelProfile:
+        """The served model's family; raises FamilyError if it cannot be told."""
+        if self._profile is None:
+            served = self.describe()
+            self._profile = detect(served.model_id, override=self._family_setting)
+        return self._profile
+
+    def prompt_budget(self, max_new_tokens: int, context_window: int) -> int:
+        """Most prompt tokens the server accepts next to `max_new_tokens` new ones."""
+        served = self.describe()
+        limits = [context_window - max_new_tokens, self.profile.window - max_new_tokens]
+        if served.max_total_tokens:
+            limits.append(served.max_total_tokens - max_new_tokens)
+        if served.max_input_tokens:
+            limits.append(served.max_input_tokens)
+        budget = min(limits)
+        if budget < MIN_PROMPT_TOKENS:
+            raise RemoteError(
+                f"The {self.name} server at {self.client.url} leaves {max(budget, 0)} prompt "
+                f"tokens next to maxNewTokens={max_new_tokens}; lower codellamaLsp.maxNewTokens."
+            )
+        return budget
+
+    # -- generation ---------------------------------------------------------
+
+    def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+        """Stream the answer to a text prompt; see the module docstring for the stops."""
+        prompt = request.prompt
+        if prompt.text is None:
+            raise ValueError(f"the {self.name} engine needs a text prompt (Prompt.text)")
+        start = time.perf_counter()
+        text, steps, prompt_tokens, reason = "", 0, 0, ""
+        stops = prompt.stop_strings
+        try:
+            with closing(self._stream(request, cancel)) as pieces:
+                for piece in pieces:
+                    prompt_tokens = piece.prompt_tokens or prompt_tokens
+                    if piece.token_id is not None and (
+                        piece.special or piece.token_id in prompt.stop_ids
+                    ):
+                        reason = "eot"
+                        break
+                    steps += 1 if piece.text or piece.token_id is not None else 0
+                    text, hit = cut_at_stop(text + piece.text, stops)
+                    if hit:
+                        reason = "eot"
+                        break
+                    if piece.finish is not None:  # the last event: let the stream end
+                        reason = _FINISH.get(piece.finish, "eos")
+                        continue
+                    if request.should_stop is not None and request.should_stop(
+                        strip_healed(_settled(text, stops), prompt.heal)
+                    ):
+                        reason = "stop"
+                        break
+                    if cancel.is_set():
+                        reason = "cancelled"
+                        break
+        except Cancelled:
+            reason = "cancelled"
+        if not reason:  # the stream ended without a last event
+            raise self.client.say.dropped()
+        return GenerationResult(
+            text=strip_healed(text, prompt.heal),
+            healed=prompt.heal,
+            stop_reason=reason,
+            model_seconds=time.perf_counter() - start,
+            prefill_tokens=prompt_tokens,
+            steps=steps,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- for subclasses -----------------------------------------------------
+
+    def _fetch_served(self) -> ServedModel:
+        raise NotImplementedError
+
+    def _stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[Piece]:
+        raise NotImplementedError
+
+    def _stops_to_send(self, stops: tuple[str, ...]) -> list[str]:
+        limit = self.describe().max_stop_sequences
+        unique = list(dict.fromkeys(s for s in stops if s))
+        return unique[:limit]
+
+
+_FINISH = {
+    "length": "length",
+    "eos_token": "eos",
+    "stop_sequence": "eot",
+    "stop": "eot",
+}
+
+
+def _settled(text: str, stops: tuple[str, ...]) -> str:
+    """`text` without a tail that may be the start of a stop string still arriving."""
+    for cut in range(min(len(text), max((len(s) for s in stops), default=0)), 0, -1):
+        tail = text[-cut:]
+        if any(s.startswith(tail) and s != tail for s in stops):
+            return text[:-cut]
+    return text

@@ -1,0 +1,370 @@
+"""The in-process engine: a transformers model, one decode step at a time.
+
+A hand-written decode loop instead of `model.generate` gives three things the
+editor needs: a cancellation check before every step (and between prefill
+pieces), an early stop when the filters say the suggestion is complete, and
+KV-cache reuse across keystrokes.
+
+Two cache paths share the loop. The dynamic path (CPU, and a GPU until
+compiling is done) keeps one growing cache per document in the `KVStore`.
+The static path (`static_runner.py`) keeps one preallocated cache whose
+fixed-shape forwards are compiled into CUDA graphs in the background.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from lsp_server.engines.transformers.compiler import (
+    BackgroundCompile,
+    compile_forward,
+    compile_wanted,
+    default_backend,
+)
+from lsp_server.engines.transformers.growing_cache import cache_nbytes, new_cache
+from lsp_server.engines.transformers.healing import Healer, HealingLookup
+from lsp_server.engines.transformers.kv_store import CachedPrompt, KVStore, common_prefix_len, crop
+from lsp_server.engines.transformers.loader import LoadedModel
+from lsp_server.engines.transformers.static_runner import StaticRunner, static_cache_bytes
+from lsp_server.generation import EngineError, GenerationRequest, GenerationResult
+from lsp_server.prompts.healing import strip_healed
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CACHE_MB = {"cuda": 4096, "cpu": 512}
+# Prefill pieces: a cancel is noticed between them. Big enough that splitting
+# costs nothing measurable (CPU) or few kernel launches (CUDA, eager).
+PREFILL_PIECE = {"cuda": 512, "cpu": 256}
+
+
+class TransformersEngine:
+    """Generates with a loaded model; all calls come from one worker thread."""
+
+    name = "transformers"
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        cache_mb: int = 0,
+        compile: str = "off",
+        context_window: int = 0,
+        compile_backend: str = "",
+    ) -> None:
+        self.loaded = loaded
+        self.model = loaded.model
+        self.tokenizer = loaded.tokenizer
+        self.device = next(self.model.parameters()).device
+        self._cache_kwarg = (
+            "cache"
+            if "cache" in inspect.signature(self.model.forward).parameters
+            else "past_key_values"
+        )
+        self.cache_bytes = (cache_mb or DEFAULT_CACHE_MB.get(loaded.device, 512)) * 2**20
+        self.kv = KVStore(self.cache_bytes)
+        self.piece = PREFILL_PIECE.get(self.device.type, 256)
+        window = context_window or loaded.max_positions
+        self.max_len = min(window, loaded.max_positions) if loaded.max_positions else window
+        self.compile_mode = compile
+        self.compile_backend = compile_backend or default_backend()
+        self.compiling: BackgroundCompile | None = None
+        self.compile_message = ""
+        self._static: StaticRunner | None = None
+        self._closed = False
+        self.last_path = ""  # "dynamic" | "static" | "compiled": what served the last call
+        # Every control id (Code Llama's 32000-32015, <s>, </s>, <unk>, any added
+        # token) ends a generation: none may ever be decoded into a suggestion.
+        self.control_ids = self.tokenizer.control_ids()
+        self._healing = HealingLookup(self.tokenizer, excluded=self.control_ids)
+
+    # -- the decode loop -------------------------------------------------------
+
+    def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+        try:
+            return self._generate(request, cancel)
+        except torch.cuda.OutOfMemoryError as exc:
+            self.kv.clear()
+            if self._static is not None:
+                self._static.owner, self._static.ids = None, []
+            torch.cuda.empty_cache()
+            raise EngineError(
+                "The GPU ran out of memory while generating. Lower codellamaLsp.contextWindow "
+                "or kvCacheMaxMB, or use quantization '4bit'."
+            ) from exc
+
+    def _generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+        ids = list(request.prompt.ids or [])
+        if not ids:
+            raise ValueError("the transformers engine needs prompt ids")
+        start = time.perf_counter()
+        result = GenerationResult(text="", stop_reason="cancelled")
+        if cancel.is_set():
+            return result
+        with torch.inference_mode():
+            session = self._session(request, ids)
+            try:
+                self._run(session, request, ids, cancel, result)
+            except _StaticPathError as exc:
+                session.abandon()
+                self._drop_static(f"the static decode path failed ({exc.__cause__!r}); eager now")
+                return self._generate(request, cancel)
+            except BaseException:
+                session.abandon()
+                raise
+            session.keep(request.cache_key)
+        result.healed = request.prompt.heal
+        result.text = strip_healed(
+            self.tokenizer.decode_infilling(result.token_ids), request.prompt.heal
+        )
+        result.model_seconds = time.perf_counter() - start
+        return result
+
+    def _run(
+        self,
+        session: _Session,
+        request: GenerationRequest,
+        ids: list[int],
+        cancel: threading.Event,
+        result: GenerationResult,
+    ) -> None:
+        stops = set(request.prompt.stop_ids) or {
+            self.tokenizer.tokens.eot,
+            self.tokenizer.tokens.eos,
+        }
+        result.reused_tokens = session.reused
+        result.prefill_tokens = len(ids) - session.reused
+        logits = session.prefill(ids, cancel)
+        if logits is None:
+            return  # cancelled between prefill pieces
+        out = result.token_ids
+        choose = _sampler(request.temperature, request.top_p)
+        heal = self._healer(request.prompt.heal)  # HEALING hook (1/3): see healing.py
+        while True:
+            if heal is not None and not heal.done:
+                logits = heal.mask(logits)  # HEALING hook (2/3): only tokens that re-write it
+            token = choose(logits)
+            result.steps += 1
+            cancel.steps = result.steps  # type: ignore[attr-defined]  # for cancel-lag stats
+            if token in stops:
+                result.stop_reason = "eot" if token == self.tokenizer.tokens.eot else "eos"
+                return
+            if token in self.control_ids or token >= self.tokenizer.vocab_size:
+                result.stop_reason = "control"
+                return
+            out.append(token)
+            healing = heal is not None and not heal.done
+            if healing:
+                heal.advance(token)  # HEALING hook (3/3): its tokens do not count
+            if (
+                not healing
+                and request.should_stop is not None
+                and request.should_stop(
+                    strip_healed(self.tokenizer.decode_infilling(out), request.prompt.heal)
+                )
+            ):
+                result.stop_reason = "stop"
+                return
+            if len(out) >= request.max_new_tokens + (heal.steps if heal is not None else 0):
+                result.stop_reason = "length"
+                return
+            if cancel.is_set():
+                result.stop_reason = "cancelled"
+                return
+            logits = session.step(token)
+
+    def _healer(self, removed: str) -> Healer | None:
+        """Healing state for one generation (the vocabulary lookup is built once, at load)."""
+        return Healer(self._healing, removed) if removed else None
+
+    def _session(self, request: GenerationRequest, ids: list[int]) -> _Session:
+        static = self._static
+        room = request.max_new_tokens + len(request.prompt.heal)  # healing: ≤ 1 token a char
+        if static is not None and len(ids) + room <= static.max_len:
+            self.last_path = "compiled" if static.compiled else "static"
+            return _StaticSession(static, self.kv, request.cache_key, ids)
+        self.last_path = "dynamic"
+        return _DynamicSession(self, request.cache_key, ids)
+
+    # -- the static path -------------------------------------------------------
+
+    def start_compile(self, done: Callable[[str], None] | None = None) -> bool:
+        """Compile the static path in the background if the `compile` setting wants it.
+
+        Returns False when there is nothing to compile; otherwise `done(message)`
+        is called from the compile thread when it has finished or failed.
+        """
+        if self.compiling is not None or not compile_wanted(self.compile_mode, self.device.type):
+            return False
+
+        def build() -> StaticRunner:
+            need = static_cache_bytes(self.model.config, self.max_len, self.model.dtype)
+            if need > self.cache_bytes:
+                raise MemoryError(
+                    f"a static cache of {self.max_len} tokens needs {need >> 20} MB, more than "
+                    f"kvCacheMaxMB ({self.cache_bytes >> 20}); raise it or lower contextWindow"
+                )
+            forward = compile_forward(self.model, self.device.type, self.compile_backend)
+            runner = StaticRunner(self.model, self.max_len, forward=forward, **self._runner_args())
+            runner.warm_up()
+            return runner
+
+        def finished(runner: StaticRunner | None, message: str) -> None:
+            self.compile_message = message
+            if runner is not None:
+                self.use_static(runner)
+            if done is not None:
+                done(message)
+
+        self.compiling = BackgroundCompile(build, finished)
+        self.compiling.start()
+        return True
+
+    def use_static(self, runner: StaticRunner | None = None) -> StaticRunner:
+        """Serve from a static cache from the next call on (eager if not given one).
+
+        The caches kept so far are dropped: the static path keeps its own copies.
+        """
+        runner = runner or StaticRunner(self.model, self.max_len, **self._runner_args())
+        runner.allocate()
+        if self._closed:
+            return runner  # a compile that finished after the model was replaced
+        self.kv = KVStore(max(self.cache_bytes - runner.nbytes(), 0))
+        self._static = runner  # one assignment: the worker sees old or new, never half
+        return runner
+
+    def _runner_args(self) -> dict[str, Any]:
+        return {"cache_kwarg": self._cache_kwarg}
+
+    def _drop_static(self, message: str) -> None:
+        log.warning(message)
+        self.compile_message = message
+        self._static = None
+        self.kv = KVStore(self.cache_bytes)
+
+    # -- caches ----------------------------------------------------------------
+
+    def forget(self, key: str) -> None:
+        """Drop a document's cache (closed document)."""
+        self.kv.forget(key)
+        if self._static is not None:
+            self._static.forget(key)
+
+    def close(self) -> None:
+        self._closed = True
+        self.kv.clear()
+        self._static = None
+
+    def _forward(self, ids: list[int], cache: Any) -> torch.Tensor:
+        """Logits after `ids` on a dynamic cache."""
+        tensor = torch.tensor([ids], dtype=torch.long, device=self.device)
+        kwargs = {self._cache_kwarg: cache, "use_cache": True, "logits_to_keep": 1}
+        return self.model(input_ids=tensor, **kwargs).logits[0, -1]
+
+
+class _Session:
+    """One generation's view of a cache: prefill, step, then keep it for reuse."""
+
+    reused = 0
+
+    def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None: ...
+    def step(self, token: int) -> torch.Tensor: ...
+    def keep(self, key: str | None) -> None: ...
+    def abandon(self) -> None: ...
+
+
+class _DynamicSession(_Session):
+    def __init__(self, engine: TransformersEngine, key: str | None, ids: list[int]) -> None:
+        self.engine = engine
+        self.cache: Any = None
+        entry = engine.kv.take(key) if key is not None else None
+        if entry is not None and hasattr(entry.cache, "get_seq_length"):
+            # Keep at least one id to feed: its logits start the answer.
+            reused = min(common_prefix_len(entry.ids, ids), len(ids) - 1)
+            if reused > 0:
+                crop(entry.cache, reused)
+                self.cache, self.reused = entry.cache, reused
+        if self.cache is None:
+            self.cache = new_cache(engine.model.config)
+        self.held = ids[: self.reused]  # the ids whose keys/values the cache holds
+
+    def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None:
+        pos, logits = self.reused, None
+        while pos < len(ids):
+            if cancel.is_set():
+                return None
+            end = min(pos + self.engine.piece, len(ids))
+            logits = self.engine._forward(ids[pos:end], self.cache)
+            self.held.extend(ids[pos:end])
+            pos = end
+        return logits
+
+    def step(self, token: int) -> torch.Tensor:
+        logits = self.engine._forward([token], self.cache)
+        self.held.append(token)
+        return logits
+
+    def keep(self, key: str | None) -> None:
+        if key is not None and self.held:
+            crop(self.cache, len(self.held))
+            entry = CachedPrompt(self.held, self.cache, cache_nbytes(self.cache))
+            self.engine.kv.put(key, entry)
+
+    def abandon(self) -> None:
+        self.held = []
+
+
+class _StaticPathError(RuntimeError):
+    """The static/compiled path failed (not the request): fall back to the dynamic path."""
+
+
+class _StaticSession(_Session):
+    def __init__(self, runner: StaticRunner, store: KVStore, key: str | None, ids: list[int]):
+        self.runner = runner
+        runner.switch_to(key, store)
+        self.reused = min(common_prefix_len(runner.ids, ids), len(ids) - 1)
+
+    def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None:
+        try:
+            return self.runner.prefill(ids, self.reused, cancel)
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except Exception as exc:
+            raise _StaticPathError() from exc
+
+    def step(self, token: int) -> torch.Tensor:
+        try:
+            return self.runner.step(token)
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except Exception as exc:
+            raise _StaticPathError() from exc
+
+    def keep(self, key: str | None) -> None:
+        if key is None:
+            self.runner.owner, self.runner.ids = None, []
+
+    def abandon(self) -> None:
+        self.runner.owner, self.runner.ids = None, []
+
+
+def _sampler(temperature: float, top_p: float):
+    """Greedy at temperature 0 (deterministic), else nucleus sampling."""
+    if temperature <= 0:
+        return lambda logits: int(torch.argmax(logits))
+
+    def sample(logits: torch.Tensor) -> int:
+        probs = torch.softmax(logits.float() / temperature, dim=-1)
+        if top_p < 1.0:
+            sorted_probs, order = torch.sort(probs, descending=True)
+            keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
+            sorted_probs = sorted_probs * keep
+            return int(order[torch.multinomial(sorted_probs, 1)])
+        return int(torch.multinomial(probs, 1))
+
+    return sample

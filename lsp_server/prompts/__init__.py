@@ -1,0 +1,1 @@
+"""Prompts: Code Llama's exact FIM ids, and text templates for remote model families."""

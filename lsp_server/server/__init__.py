@@ -1,0 +1,1 @@
+"""LSP glue only: handlers, document sync, the worker thread and model lifecycle."""

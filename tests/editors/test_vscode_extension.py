@@ -1,0 +1,38 @@
+"""The VS Code extension builds, passes its Node protocol tests and packages to a .vsix.
+
+`npm ci` only needs the npm registry; the Node tests run the real server through
+`vscode-languageserver-protocol` with VS Code's own client capabilities.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.lsp import ROOT, SERVER_ENV
+
+VSCODE = ROOT / "editor_configs" / "vscode"
+pytestmark = pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+
+
+def npm(*args: str) -> subprocess.CompletedProcess:
+    env = {**SERVER_ENV, "PYTHON": sys.executable, "CI": "true"}
+    return subprocess.run(
+        ["npm", *args], cwd=VSCODE, env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+def test_build_test_and_package():
+    outputs = {}
+    for step in (("ci", "--no-audit", "--no-fund"), ("test",), ("run", "package")):
+        done = npm(*step)
+        log = f"npm {' '.join(step)}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+        assert done.returncode == 0, log
+        outputs[step[0]] = done.stdout
+    assert "# fail 0" in outputs["test"] and "# pass " in outputs["test"]
+    vsix = sorted(VSCODE.glob("*.vsix"), key=os.path.getmtime)
+    assert vsix and vsix[-1].stat().st_size > 10_000

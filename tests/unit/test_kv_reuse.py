@@ -1,0 +1,152 @@
+"""KV reuse across keystrokes on the bundled model: same greedy output, bounded memory.
+
+Every prompt here is built the way the server builds it (SPM, a token budget
+that cuts the file, cuts snapped to the line grid), after random edits of a
+real Python file: characters and lines inserted and deleted, the cursor
+mostly following the edits as when typing and sometimes jumping elsewhere.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+
+from lsp_server.engines.transformers.engine import TransformersEngine
+from lsp_server.engines.transformers.growing_cache import new_cache
+from lsp_server.engines.transformers.kv_store import CachedPrompt, KVStore
+from tests.support.keystroke_edits import SOURCE, builder, edits, generate, loaded, request
+
+__all__ = ["builder", "loaded"]  # fixtures
+
+
+def test_growing_cache_is_bit_identical_to_dynamic_cache(loaded):
+    from transformers import DynamicCache
+
+    model = loaded.model
+    ids = torch.tensor([loaded.tokenizer.encode(SOURCE)[:300]])
+    outs = []
+    for cache in (DynamicCache(config=model.config), new_cache(model.config)):
+        with torch.inference_mode():
+            logits = [model(input_ids=ids, cache=cache, use_cache=True).logits[0, -1]]
+            cache.crop(-40)  # regrow over cropped positions, as a new keystroke does
+            for token in ids[0, -40:].tolist():
+                step = model(input_ids=torch.tensor([[token]]), cache=cache, use_cache=True)
+                logits.append(step.logits[0, -1])
+        outs.append(torch.stack(logits))
+    assert torch.equal(outs[0], outs[1])
+
+
+def test_reuse_gives_identical_greedy_ids_over_200_edits(loaded, builder):
+    engine = TransformersEngine(loaded)
+    mismatches, reused, total = [], 0, 0
+    for i, (key, text, cursor) in enumerate(edits(seed=5, count=200, docs=2)):
+        req = request(builder, text, cursor)
+        with_reuse = generate(engine, req, key)
+        without = generate(engine, req, None)
+        assert without.reused_tokens == 0
+        if with_reuse.token_ids != without.token_ids:
+            mismatches.append((i, with_reuse.token_ids, without.token_ids))
+        reused += with_reuse.reused_tokens
+        total += len(req.prompt.ids)
+    assert mismatches == []
+    assert reused > 0.3 * total  # the edits really exercised reuse (and cropping)
+
+
+def test_static_cache_path_gives_the_same_greedy_ids(loaded, builder):
+    """The CUDA-graph path's cache logic, run eagerly on CPU, across document switches."""
+    dynamic = TransformersEngine(loaded)
+    static = TransformersEngine(loaded, context_window=512)
+    runner = static.use_static()
+    reused = 0
+    for key, text, cursor in edits(seed=11, count=40, docs=2):
+        req = request(builder, text, cursor)
+        got = generate(static, req, key)
+        assert static.last_path == "static"
+        assert got.token_ids == generate(dynamic, req, None).token_ids
+        reused += got.reused_tokens
+    assert reused > 0
+    # Memory: the live cache plus the other document's copy stay within the bound.
+    assert runner.nbytes() + _store_bytes(static.kv) <= static.cache_bytes
+
+
+def test_cancel_from_another_thread_stops_within_one_step(loaded, builder):
+    from lsp_server.server.worker import _cancel
+
+    engine = TransformersEngine(loaded)
+    cancel, reached = threading.Event(), threading.Event()
+
+    def watch(text: str) -> bool:
+        if getattr(cancel, "steps", 0) == 5:  # the engine's step count
+            reached.set()
+        return False
+
+    def canceller() -> None:
+        reached.wait(60)
+        _cancel(cancel)  # what a newer request or $/cancelRequest does
+
+    thread = threading.Thread(target=canceller)
+    thread.start()
+    req = request(builder, SOURCE, len(SOURCE) // 2, max_new_tokens=400, should_stop=watch)
+    result = engine.generate(req, cancel)
+    thread.join()
+    assert result.stop_reason == "cancelled" and result.steps >= 5
+    assert result.steps - cancel.steps_at_cancel <= 1
+
+
+def test_cancel_during_prefill_stops_between_pieces(loaded, builder):
+    engine = TransformersEngine(loaded)
+    engine.piece = 64
+    cancel, calls = threading.Event(), []
+    forward = engine._forward
+
+    def counting(ids, cache):
+        calls.append(len(ids))
+        cancel.set()  # arrives while the first piece runs
+        return forward(ids, cache)
+
+    engine._forward = counting
+    text, cursor = SOURCE, len(SOURCE) // 2
+    result = engine.generate(request(builder, text, cursor, cache_key="doc"), cancel)
+    assert result.stop_reason == "cancelled" and result.steps == 0 and calls == [64]
+    engine._forward = forward
+    # What was prefilled is kept and reused, with the same answer as from scratch.
+    again = generate(engine, request(builder, text, cursor), "doc")
+    assert again.reused_tokens == 64
+    assert again.token_ids == generate(engine, request(builder, text, cursor)).token_ids
+
+
+def test_cache_memory_stays_under_its_bound(loaded, builder):
+    engine = TransformersEngine(loaded, cache_mb=20)
+    for n in range(12):
+        text = f"# document {n}\n" + SOURCE
+        generate(engine, request(builder, text, len(text) // 2), f"doc{n}")
+        assert _store_bytes(engine.kv) <= 20 * 2**20
+    kept = engine.kv.keys()
+    assert kept and len(kept) < 12 and kept[-1] == "doc11"  # least recently used went first
+    text = "# document 11\n" + SOURCE
+    assert generate(engine, request(builder, text, len(text) // 2), "doc11").reused_tokens
+
+
+def test_store_drops_oldest_and_never_keeps_an_entry_over_the_bound():
+    store = KVStore(100)
+    store.put("a", CachedPrompt([1], None, 60))
+    store.put("b", CachedPrompt([1], None, 30))
+    store.put("c", CachedPrompt([1], None, 40))
+    assert store.keys() == ["b", "c"] and store.used_bytes() == 70
+    store.put("huge", CachedPrompt([1], None, 101))
+    assert len(store) == 0
+
+
+def _store_bytes(store: KVStore) -> int:
+    """Bytes of the tensors the store's entries really hold (shared storages once)."""
+    seen: dict[int, int] = {}
+    for _, entry in store.items():
+        if isinstance(entry.cache, list):
+            tensors = [t for pair in entry.cache for t in pair]
+        else:
+            tensors = [t for layer in entry.cache.layers for t in (layer.keys, layer.values)]
+        for t in tensors:
+            storage = t.untyped_storage()
+            seen[storage.data_ptr()] = storage.nbytes()
+    return sum(seen.values())
