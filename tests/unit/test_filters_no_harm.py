@@ -128,3 +128,12 @@ def test_colorsys_positions_through_the_pipeline(loaded, line, column, healing):
     joined = ctx.line_prefix + got.text.split("\n")[-1]
     if ctx.line_suffix.strip():
         assert "#" not in joined[len(ctx.line_prefix) :]
+
+
+def test_a_copy_of_the_suffix_cut_by_the_token_limit_marks_the_end():
+    """A multi-line middle that ends mid-line, then the suffix re-typed until the limit."""
+    prefix, middle, suffix = REPRODUCTIONS["single_line"]
+    ctx = CompletionContext(prefix, suffix, "python")
+    raw = middle + suffix[:36]  # the copy stops mid-line: the token limit
+    assert postprocess(raw, ctx, "length") == middle
+    assert postprocess(middle + suffix[:4], ctx, "length") == " a"  # too short to tell

@@ -73,6 +73,12 @@ def postprocess(text: str, ctx: CompletionContext, stop_reason: str | None = Non
     """
     if stop_reason == "eot":
         return _own_end(text, ctx)
+    if stop_reason == "length":
+        # Re-typing the code after the cursor marks where the middle ended, as
+        # clearly as <EOT> would have: what precedes is judged as the model's own.
+        pos = suffix_copy.start(text, ctx, cut_by_limit=True)
+        if pos is not None:
+            return _own_end(text[:pos], ctx)
     return _rules(text, ctx)
 
 

@@ -14,10 +14,16 @@ from __future__ import annotations
 from lsp_server.completion.context import CompletionContext
 
 MIN_CODE_CHARS = 3
+# A copy cut by the token limit (not at a line end) must be this long to count.
+MIN_CUT_COPY_CHARS = 12
 
 
-def start(text: str, ctx: CompletionContext) -> int | None:
-    """Where the earliest tail of `text` that copies the suffix's start begins."""
+def start(text: str, ctx: CompletionContext, cut_by_limit: bool = False) -> int | None:
+    """Where the earliest tail of `text` that copies the suffix's start begins.
+
+    With `cut_by_limit`, the copy may also end anywhere (the token limit
+    stopped it), when it holds `MIN_CUT_COPY_CHARS` characters of code.
+    """
     suffix = ctx.suffix
     if not suffix:
         return None
@@ -25,10 +31,13 @@ def start(text: str, ctx: CompletionContext) -> int | None:
     pos = body.find(suffix[0])
     while pos >= 0:
         tail = body[pos:]
-        if len("".join(tail.split())) < MIN_CODE_CHARS:
+        code = len("".join(tail.split()))
+        if code < MIN_CODE_CHARS:
             return None
-        if suffix.startswith(tail) and suffix[len(tail) : len(tail) + 1] in ("", "\n", "\r"):
-            return pos
+        if suffix.startswith(tail):
+            at_line_end = suffix[len(tail) : len(tail) + 1] in ("", "\n", "\r")
+            if at_line_end or (cut_by_limit and code >= MIN_CUT_COPY_CHARS):
+                return pos
         pos = body.find(suffix[0], pos + 1)
     return None
 
