@@ -137,3 +137,11 @@ def test_a_copy_of_the_suffix_cut_by_the_token_limit_marks_the_end():
     raw = middle + suffix[:36]  # the copy stops mid-line: the token limit
     assert postprocess(raw, ctx, "length") == middle
     assert postprocess(middle + suffix[:4], ctx, "length") == " a"  # too short to tell
+
+
+def test_a_deeper_line_is_not_a_copy_of_a_shallower_suffix_line():
+    """Held-out report case (HumanEval/92): `        return False` ≠ `    return False`."""
+    prefix = "def f(x, y):\n    if x:\n"
+    middle = "        if y:\n            return True\n        return False\n"
+    ctx = CompletionContext(prefix, "    return False\n", "python")
+    assert postprocess(middle, ctx, "eot") == middle

@@ -6,7 +6,8 @@ of an answer is exactly the beginning of the suffix up to a line end
 (trailing whitespace aside), that tail duplicates code already there and is
 cut, whatever it parses to. A tail must hold a few characters of code and
 reach a line end of the suffix: `)` alone, or the `f(` of `f(f(x))`, is as
-likely the model's own code.
+likely the model's own code. A tail that starts inside a line's indentation
+is a misaligned match (`        return x` holds `    return x`), never a copy.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def start(text: str, ctx: CompletionContext, cut_by_limit: bool = False) -> int 
         code = len("".join(tail.split()))
         if code < MIN_CODE_CHARS:
             return None
-        if suffix.startswith(tail):
+        line_start = body.rfind("\n", 0, pos) + 1
+        misaligned = pos > line_start and not body[line_start:pos].strip(" \t")
+        if suffix.startswith(tail) and not misaligned:
             at_line_end = suffix[len(tail) : len(tail) + 1] in ("", "\n", "\r")
             if at_line_end or (cut_by_limit and code >= MIN_CUT_COPY_CHARS):
                 return pos
