@@ -1,7 +1,7 @@
 """A loopback stand-in for TGI (and OpenAI-compatible servers) that tests can script.
 
 Implements `/info`, `/generate`, `/generate_stream`, `/v1/models` and
-`/v1/completions` as TGI's OpenAPI description (`shared/specs/tgi-openapi.json`)
+`/v1/completions` as TGI's OpenAPI description (`data/specs/tgi-openapi.json`)
 describes them, validates every request body the client sends against that
 description (and its own answers, so the fake stays faithful), and records
 what it saw: requests, headers, tokens sent, and a client that went away.
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import jsonschema
 
-# ../shared relative to the repository root (read-only project material).
-SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "specs" / "tgi-openapi.json"
+# In the repository (source and license: data/specs/README.md).
+SPEC = Path(__file__).resolve().parents[1] / "data" / "specs" / "tgi-openapi.json"
 
 REQUEST_SCHEMAS = {
     "/generate": "GenerateRequest",
@@ -61,7 +61,23 @@ class Reply:
     retry_after: str | None = None
     body: bytes | None = None  # a raw body instead (odd servers)
     fail_after: int | None = None  # stream an ErrorResponse event after this many tokens
+    hostile: str = ""  # one of HOSTILE: a server that misbehaves on purpose
 
+
+# Misbehaving answers (each stops when the client hangs up, or after HOSTILE_SECONDS):
+HOSTILE = (
+    "drip",  # a valid event, one byte every 0.2 s, never finished
+    "keepalive",  # SSE comments forever
+    "empty",  # events without text or id, forever
+    "infinite",  # tokens forever, ignoring max_new_tokens, never a last event
+    "huge",  # a single 100 MB line
+    "huge_events",  # 100 MB of 64 KB tokens
+    "blackhole",  # reads the request, never answers
+    "bad_utf8",  # an event that is not UTF-8
+    "wrong_types",  # token fields of the wrong types
+    "token_list",  # `token` is a list
+)
+HOSTILE_SECONDS = 30.0
 
 DEFAULT_TOKENS = [Tok(" return", 736), Tok(" x", 921), Tok("\n", 13)]
 
@@ -218,6 +234,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.fake.check(f"request {self.path}", schema, body)
         reply = self.fake.next_reply(self.path)
+        if reply.hostile:
+            self._hostile(reply.hostile)
+            return
         if reply.stall:
             time.sleep(reply.stall)
         if reply.body is not None:
@@ -306,6 +325,62 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.fake.disconnected.set()
             self.close_connection = True
+
+    def _hostile(self, mode: str) -> None:
+        """Misbehave as `mode` says until the client hangs up (bounded in time)."""
+        self.close_connection = True
+        end = time.monotonic() + HOSTILE_SECONDS
+        if mode == "blackhole":
+            while time.monotonic() < end and not self._client_gone():
+                time.sleep(0.05)
+            self.fake.disconnected.set()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        token = {"id": 5, "text": " x", "logprob": -0.1, "special": False}
+        one = f"data: {json.dumps({'index': 0, 'token': token})}\n\n".encode()
+        blob = b"a" * 65536
+        fixed = {
+            "bad_utf8": b'data: {"token": {"id": 5, "text": "\xff\xfe", "special": false}}\n\n',
+            "wrong_types": b'data: {"token": {"id": "5", "text": 5, "special": "no"}}\n\n',
+            "token_list": b'data: {"token": [1, 2]}\n\n',
+        }
+        sent = 0
+        try:
+            while time.monotonic() < end:
+                if mode == "drip":
+                    self._chunk(one[sent % len(one) : sent % len(one) + 1])
+                    time.sleep(0.2)
+                elif mode == "keepalive":
+                    self._chunk(b": keep-alive\n\n")
+                    time.sleep(0.05)
+                elif mode == "empty":
+                    self._chunk(b'data: {"index": 0, "token": {"text": ""}}\n\n')
+                    time.sleep(0.01)
+                elif mode == "infinite":
+                    self._chunk(one)
+                    self.fake.count_sent()
+                elif mode == "huge":
+                    self._chunk((b"data: " if not sent else b"") + blob)
+                elif mode == "huge_events":
+                    event = {"index": 0, "token": {**token, "text": "a" * 65536}}
+                    self._chunk(f"data: {json.dumps(event)}\n\n".encode())
+                else:
+                    self._chunk(fixed[mode])
+                    time.sleep(0.05)
+                sent += 1
+                if mode.startswith("huge") and sent * 65536 >= 100 * 2**20:
+                    break
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.fake.disconnected.set()
+
+    def _client_gone(self) -> bool:
+        import select
+
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

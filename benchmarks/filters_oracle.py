@@ -37,7 +37,7 @@ from lsp_server.completion.filters import is_complete, postprocess
 
 ROOT = Path(__file__).resolve().parents[1]
 
-DATA = ROOT / "benchmarks" / "data" / "human-eval-infilling"
+DATA = ROOT / "data" / "eval" / "human-eval-infilling"
 FILES = ("HumanEval-SingleLineInfilling.jsonl.gz", "HumanEval-RandomSpanInfillingLight.jsonl.gz")
 HELDOUT = ("heldout-multiline", "heldout-span")
 TIMEOUT_S = 5

@@ -4,8 +4,8 @@
     python -m benchmarks.gpu --dry      # CPU, tiny shapes: checks the script in < 1 minute
 
 Random weights with the exact Code Llama shapes cost the same compute as the
-real ones (DESIGN.md), so no download is needed. For each of fp16 7B, 4-bit
-7B (bitsandbytes nf4) and fp16 13B the script saves a safetensors checkpoint
+real ones (docs/design.md, "GPU figures"), so no download is needed. For each
+of fp16 7B, 4-bit 7B (bitsandbytes nf4) and fp16 13B the script saves a safetensors checkpoint
 with the bundled tokenizer to a temporary directory (deleted after use),
 loads it through the product's own `load_model` (CUDA: bf16 where supported,
 as the server does), builds the engine the server builds (KV reuse, static
@@ -19,7 +19,14 @@ and replays typing a standard-library function into a big file at a
   device-to-device copy measured in the same run (and with the KV cache
   of a 4,096-token context added);
 - the Code Llama release's plain recipe on the same prompts: `model.generate`,
-  eager, greedy, no cache reuse.
+  eager, greedy, no cache reuse;
+- prompt-lookup drafting (`draftTokens` 8) off and on for the single-line
+  replay, in a second table: latency, decode steps per answer, accepted draft
+  tokens per step. Random weights write tokens that are not in the document,
+  so the lookup rarely drafts; a third row therefore drafts the answer itself
+  (taken from the drafting-off run of the same prompts, up to 8 tokens): what
+  verification costs and saves on the device when drafts are right. How many
+  drafts a real model accepts is measured on CPU (benchmarks/keystrokes.py).
 
 Generations here never stop early (no stop ids), so every request decodes
 exactly its 16 or 64 tokens. Rows print as they finish; a config that would
@@ -49,13 +56,14 @@ from lsp_server.prompts.codellama_ids import PromptBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SHAPES = {  # DESIGN.md: Code Llama 7B and 13B
+SHAPES = {  # docs/design.md: Code Llama 7B and 13B
     "7B": {"hidden_size": 4096, "intermediate_size": 11008, "layers": 32, "heads": 32},
     "13B": {"hidden_size": 5120, "intermediate_size": 13824, "layers": 40, "heads": 40},
     "tiny": {"hidden_size": 64, "intermediate_size": 128, "layers": 2, "heads": 2},
 }
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 NO_STOP = (-1,)  # stop ids no token has: always decode the full length
+DRAFT_TOKENS = 8  # draftTokens for the drafting rows (the setting's default)
 
 
 def make_checkpoint(shape: str, directory: Path, device: str) -> None:
@@ -108,9 +116,10 @@ def typed_text() -> str:
 
 
 def replay(
-    engine: TransformersEngine, keys: int, new_tokens: int, context: int
-) -> tuple[list[float], float, list[list[int]]]:
-    """Per-key latency (s) typing into the host text; the cold first request; the prompts.
+    engine: TransformersEngine, keys: int, new_tokens: int, context: int, draft: int = 0
+) -> tuple[list[float], float, list[list[int]], list[Any]]:
+    """Per-key latency (s) typing into the host text; the cold first request; the prompts;
+    the counted results.
 
     The first two keys are not counted: the first prefills the whole prompt
     (reported as the cold latency), the second records the CUDA graphs.
@@ -118,23 +127,27 @@ def replay(
     builder = PromptBuilder(engine.tokenizer)
     text, at = host_text()
     typed = typed_text()
-    key = f"doc-{new_tokens}"
-    times, prompts, cold = [], [], 0.0
+    key = f"doc-{new_tokens}-{draft}"
+    times, prompts, results, cold = [], [], [], 0.0
     for i in range(keys + 2):
         doc = text[:at] + typed[:i] + "\n\n" + text[at:]
         prompt = builder.build(doc[: at + i], doc[at + i :], context - new_tokens, "spm", 0.75, 16)
         request = GenerationRequest(
-            Prompt(ids=prompt.ids, stop_ids=NO_STOP), max_new_tokens=new_tokens, cache_key=key
+            Prompt(ids=prompt.ids, stop_ids=NO_STOP),
+            max_new_tokens=new_tokens,
+            cache_key=key,
+            draft_tokens=draft,
         )
         started = time.perf_counter()
-        engine.generate(request, threading.Event())
+        result = engine.generate(request, threading.Event())
         elapsed = time.perf_counter() - started
         if i == 0:
             cold = elapsed  # a new document: the whole prompt is prefilled
         elif i > 1:
             times.append(elapsed)
             prompts.append(prompt.ids)
-    return times, cold, prompts
+            results.append(result)
+    return times, cold, prompts, results
 
 
 def decode_ms_per_token(engine: TransformersEngine, ids: list[int], repeats: int = 3) -> float:
@@ -203,7 +216,7 @@ def pct(values: list[float], q: float) -> float:
 
 def run_config(
     name: str, checkpoint: Path, quantization: str, args: argparse.Namespace, bw: float
-) -> str:
+) -> tuple[str, list[str]]:
     started = time.perf_counter()
     loaded = load_model(str(checkpoint), args.device, quantization)
     load_s = time.perf_counter() - started
@@ -218,9 +231,14 @@ def run_config(
         assert engine.compiling is not None
         engine.compiling.finished.wait()
         compile_s = engine.compiling.seconds
-    single, cold, prompts = replay(engine, args.keys, 16, args.context)
+    single, cold, prompts, plain_results = replay(engine, args.keys, 16, args.context)
     paths = [engine.last_path]
-    multi, _, multi_prompts = replay(engine, max(args.keys // 3, 2), 64, args.context)
+    drafting, _, _, drafted = replay(engine, args.keys, 16, args.context, DRAFT_TOKENS)
+    answers = {tuple(ids): r.token_ids for ids, r in zip(prompts, plain_results, strict=True)}
+    engine._drafter = lambda request, ids: _AnswerDrafter(answers.get(tuple(ids), []))
+    oracle, _, _, oracle_results = replay(engine, args.keys, 16, args.context, DRAFT_TOKENS)
+    del engine._drafter
+    multi, _, multi_prompts, _ = replay(engine, max(args.keys // 3, 2), 64, args.context)
     paths.append(engine.last_path)
     # A prompt with room for 64 new tokens in the context: the static path serves it.
     decode = decode_ms_per_token(engine, multi_prompts[-1], args.repeats)
@@ -243,10 +261,44 @@ def run_config(
         f"| {pct(plain16, 0.5) / pct(single, 0.5):.1f}x "
         f"| {pct(plain64, 0.5) / pct(multi, 0.5):.1f}x |"
     )
+    draft_rows = [
+        _draft_row(name, label, times, results)
+        for label, times, results in (
+            ("off", single, plain_results),
+            ("on", drafting, drafted),
+            ("on, drafts = the answer", oracle, oracle_results),
+        )
+    ]
     engine.close()
     del engine, loaded
     _free()
-    return row
+    return row, draft_rows
+
+
+class _AnswerDrafter:
+    """Drafts the known answer (up to DRAFT_TOKENS): verification's cost when drafts are right."""
+
+    def __init__(self, answer: list[int]) -> None:
+        self.answer = answer
+
+    def propose(self, out: list[int], room: int) -> list[int]:
+        left = len(self.answer) - len(out) - 1  # the last token comes from the verification
+        return self.answer[len(out) : len(out) + max(min(DRAFT_TOKENS, room, left), 0)]
+
+    def update(self, drafted: int, accepted: int) -> None:
+        pass
+
+
+def _draft_row(name: str, label: str, times: list[float], results: list[Any]) -> str:
+    steps = sum(r.steps - 1 for r in results)  # decode forwards after the prefill
+    accepted = sum(r.accepted for r in results)
+    drafted = sum(r.drafted for r in results)
+    return (
+        f"| {name}, drafting {label} | {pct(times, 0.5) * 1000:.0f} "
+        f"| {pct(times, 0.95) * 1000:.0f} "
+        f"| {steps / max(len(results), 1):.1f} | {accepted / max(steps, 1):.2f} "
+        f"| {accepted / max(drafted, 1):.0%} |"
+    )
 
 
 def _free() -> None:
@@ -293,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         "| × floor (with KV) | plain 16 p50 ms | plain 64 p50 ms | speed-up 16 | speed-up 64 |"
     )
     print("|" + "---|" * 17, flush=True)
+    draft_rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="codellama-gpu-bench-") as tmp:
         made: dict[str, Path] = {}
         for config in args.configs:
@@ -313,10 +366,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"| {config} | skipped: bitsandbytes is not installed |", flush=True)
                 continue
             try:
-                print(run_config(config, made[shape], quantization, args, bw), flush=True)
+                row, drafting = run_config(config, made[shape], quantization, args, bw)
+                print(row, flush=True)
+                draft_rows += drafting
             except Exception as exc:  # one failing config must not hide the others
                 print(f"| {config} | failed: {type(exc).__name__}: {exc} |", flush=True)
                 _free()
+    print("\nSingle-line replay (16 tokens) with prompt-lookup drafting off and on:")
+    print("| model | p50 ms | p95 ms | decode steps/answer | accepted/step | accepted/drafted |")
+    print("|" + "---|" * 6)
+    print("\n".join(draft_rows), flush=True)
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -26,7 +26,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent / "data" / "human-eval-infilling"
+DATA = Path(__file__).resolve().parents[1] / "data" / "eval" / "human-eval-infilling"
 SOURCE = DATA / "HumanEval-RandomSpanInfillingLight.jsonl.gz"
 SEED = 13
 KINDS = ("multiline", "span")

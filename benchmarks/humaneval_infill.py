@@ -46,7 +46,7 @@ from lsp_server.prompts.fim_tokenizer import FimTokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 
-DATA = ROOT / "benchmarks" / "data" / "human-eval-infilling"
+DATA = ROOT / "data" / "eval" / "human-eval-infilling"
 FILES = (
     DATA / "HumanEval-SingleLineInfilling.jsonl.gz",
     DATA / "HumanEval-RandomSpanInfillingLight.jsonl.gz",

@@ -8,11 +8,11 @@ file, as an editor would: every key sends `didChange`, cancels the previous
 inline completion if it is still pending (`$/cancelRequest`) and asks for a
 new one. Enter inserts the line break and the next line's indentation in one
 key (auto-indent). At the end of each line the typist waits for the answer,
-as one does to read a suggestion. Two servers run as subprocesses over stdio
-with the bundled model and one torch thread each (OMP_NUM_THREADS=1), one
-with KV reuse on and one with it off (setting `kvReuse`); each function is
-typed into one and then the other, so both see the same machine load. One
-row each:
+as one does to read a suggestion. Four servers run as subprocesses over
+stdio with the bundled model and one torch thread each (OMP_NUM_THREADS=1):
+KV reuse on and off (setting `kvReuse`) × prompt-lookup drafting on and off
+(setting `draftTokens`); each function is typed into one after the other, so
+all see the same machine load. One row each:
 
 - latency: send → answer of the requests that were answered (not cancelled),
   and of those at line ends alone: the same requests in both runs (the
@@ -22,6 +22,9 @@ row each:
 - line-end model: the engine's own time for those requests (the rest is
   waiting for the cancelled request before it to stop, and the LSP trip);
 - prefill/gen: prompt tokens that needed a forward pass, per generation run;
+- line-end decode steps: forward passes after the prefill per line-end
+  answer (one per token without drafting, one per verification with it),
+  tokens per answer, and accepted draft tokens per decode step;
 - typed through: requests answered from the suggestion on screen, no model.
 """
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import importlib
 import inspect
@@ -85,6 +89,7 @@ class Replay:
     latencies: list[float] = field(default_factory=list)
     line_ends: list[float] = field(default_factory=list)
     line_end_model: list[float] = field(default_factory=list)  # model time inside the server
+    line_end_runs: list[dict] = field(default_factory=list)  # the server's stats["last"]
     before_next_key: int = 0
     shown: int = 0
     stats: dict = field(default_factory=dict)
@@ -147,6 +152,7 @@ class Typist:
         info = await self.bench.stats()
         if info["typed_through"] == typed_through:  # else no model ran for it
             self.out.line_end_model.append(info["last"]["model_seconds"])
+            self.out.line_end_runs.append(info["last"])
 
     def _edit(self, insert: str) -> None:
         line, character = position(self.text, self.cursor)
@@ -166,25 +172,33 @@ class Typist:
         self.cursor += len(insert)
 
 
+CONFIGS = ((True, True), (True, False), (False, True), (False, False))  # (reuse, drafting)
+
+
 async def replay(
-    options: dict, keys_by_function: list[list[str]], key_s: float, setting: str = "kvReuse"
-) -> dict[bool, Replay]:
-    """Both servers up at once; each function is typed into one, then the other.
+    options: dict, keys_by_function: list[list[str]], key_s: float, draft_tokens: int
+) -> dict[tuple[bool, bool], Replay]:
+    """All servers up at once; each function is typed into one after the other.
 
     Alternating function by function keeps a change in the machine's load
     from landing on one setting only.
     """
-    async with (
-        BenchClient({**options, setting: True}) as on,
-        BenchClient({**options, setting: False}) as off,
-    ):
-        typists = {True: Typist(on, key_s), False: Typist(off, key_s)}
+    clients = {
+        (reuse, draft): BenchClient(
+            {**options, "kvReuse": reuse, "draftTokens": draft_tokens if draft else 0}
+        )
+        for reuse, draft in CONFIGS
+    }
+    async with contextlib.AsyncExitStack() as stack:
+        for client in clients.values():
+            await stack.enter_async_context(client)
+        typists = {config: Typist(client, key_s) for config, client in clients.items()}
         for keys in keys_by_function:
             for typist in typists.values():
                 await typist.type_function(keys)
         for typist in typists.values():
             typist.out.stats = await typist.bench.stats()
-    return {reuse: typist.out for reuse, typist in typists.items()}
+    return {config: typist.out for config, typist in typists.items()}
 
 
 def _record(out: Replay, future: asyncio.Future, sent_at: float, key_s: float) -> None:
@@ -206,13 +220,21 @@ def _params(line: int, character: int) -> types.InlineCompletionParams:
     )
 
 
-def row(name: str, r: Replay) -> str:
+def row(config: tuple[bool, bool], r: Replay) -> str:
     gens = max(r.stats.get("generations", 0), 1)
+    runs = r.line_end_runs
+    steps = sum(x["steps"] - 1 for x in runs)  # decode forwards after the prefill
+    tokens = sum(x["tokens"] for x in runs)
+    accepted = sum(x["accepted"] for x in runs)
+    drafted = sum(x["drafted"] for x in runs)
     return (
-        f"| {name} | {r.sent} | {len(r.latencies)} | {1 - len(r.latencies) / max(r.sent, 1):.0%} "
+        f"| {'on' if config[0] else 'off'} | {'on' if config[1] else 'off'} | {r.sent} "
+        f"| {len(r.latencies)} | {1 - len(r.latencies) / max(r.sent, 1):.0%} "
         f"| {percentile(r.latencies, 0.5) * 1000:.0f} | {percentile(r.latencies, 0.95) * 1000:.0f} "
         f"| {percentile(r.line_ends, 0.5) * 1000:.0f} | {percentile(r.line_ends, 0.95) * 1000:.0f} "
         f"| {percentile(r.line_end_model, 0.5) * 1000:.0f} "
+        f"| {steps / max(len(runs), 1):.1f} | {tokens / max(len(runs), 1):.1f} "
+        f"| {accepted / max(steps, 1):.2f} | {accepted / max(drafted, 1):.0%} "
         f"| {r.before_next_key / max(r.sent, 1):.0%} "
         f"| {r.stats.get('prefilled_tokens', 0) / gens:.0f} | {r.stats.get('typed_through', 0)} "
         f"| {r.seconds:.0f} |"
@@ -225,12 +247,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=16)
     parser.add_argument("--context-window", type=int, default=4096)
     parser.add_argument("--key-ms", type=float, default=80)
-    parser.add_argument(
-        "--compare",
-        default="kvReuse",
-        choices=("kvReuse", "tokenHealing"),
-        help="the boolean setting that is on in one server and off in the other",
-    )
+    parser.add_argument("--draft-tokens", type=int, default=8, help="draftTokens when drafting")
     args = parser.parse_args()
     keys = [keys_for(function_source(f)) for f in args.functions]
     base = {
@@ -238,29 +255,48 @@ def main() -> None:
         "maxNewTokens": args.max_new_tokens,
         "contextWindow": args.context_window,
     }
-    results = asyncio.run(replay(base, keys, args.key_ms / 1000, args.compare))
+    results = asyncio.run(replay(base, keys, args.key_ms / 1000, args.draft_tokens))
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
     model_name = next((x.split(":", 1)[1].strip() for x in cpu if "Model name" in x), "")
     print(f"date: {datetime.date.today()}; machine: {model_name or platform.machine()}")
     print(f"functions typed: {', '.join(args.functions)} ({sum(map(len, keys))} keys)")
     print(
         f"host file: 1,000 lines; key every {args.key_ms:.0f} ms; maxNewTokens "
-        f"{args.max_new_tokens}; contextWindow {args.context_window} (capped by the model)"
+        f"{args.max_new_tokens}; contextWindow {args.context_window} (capped by the model); "
+        f"draftTokens {args.draft_tokens} when drafting"
     )
     print(
-        f"| {args.compare} | requests | answered | cancelled | p50 ms | p95 ms | line-end p50 ms "
-        "| line-end p95 ms | line-end model p50 ms | before next key | prefill tokens/gen "
-        "| typed through | typing s |"
+        "| kvReuse | drafting | requests | answered | cancelled | p50 ms | p95 ms "
+        "| line-end p50 ms | line-end p95 ms | line-end model p50 ms "
+        "| line-end decode steps/answer | tokens/answer | accepted/step | accepted/drafted "
+        "| before next key | prefill tokens/gen | typed through | typing s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    print(row("on", results[True]))
-    print(row("off", results[False]))
-    on, off = (percentile(results[r].latencies, 0.5) for r in (True, False))
-    on_end, off_end = (percentile(results[r].line_ends, 0.5) for r in (True, False))
+    print("|" + "---|" * 18)
+    for config in CONFIGS:
+        print(row(config, results[config]))
+    end = {c: percentile(results[c].line_ends, 0.5) for c in CONFIGS}
+    answered = {c: percentile(results[c].latencies, 0.5) for c in CONFIGS}
     print(
-        f"p50 off / on: {off / on:.1f}x answered, {off_end / on_end:.1f}x at line ends"
-        + (" (acceptance: at least 5x)" if args.compare == "kvReuse" else "")
+        f"p50 no reuse / reuse (both without drafting): "
+        f"{answered[False, False] / answered[True, False]:.1f}x answered, "
+        f"{end[False, False] / end[True, False]:.1f}x at line ends"
     )
+    print(
+        f"line-end p50, no reuse and no drafting / reuse + drafting: "
+        f"{end[False, False] / end[True, True]:.1f}x (acceptance: at least 5x); "
+        f"no reuse + drafting / reuse + drafting: {end[False, True] / end[True, True]:.1f}x"
+    )
+    for reuse in (True, False):
+        on, off = (_steps(results[reuse, d]) for d in (True, False))
+        print(
+            f"kvReuse {'on' if reuse else 'off'}: decode steps per line-end answer "
+            f"{off:.1f} without drafting, {on:.1f} with: {off / max(on, 1e-9):.2f}x fewer "
+            "(acceptance: at least 1.5x)"
+        )
+
+
+def _steps(r: Replay) -> float:
+    return sum(x["steps"] - 1 for x in r.line_end_runs) / max(len(r.line_end_runs), 1)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ class GenerationRequest:
     # Called with the decoded middle so far; True ends generation early
     # (e.g. a single-line completion that has reached its newline).
     should_stop: Callable[[str], bool] | None = None
+    # Most tokens drafted from the prompt per decode step (greedy only; 0 = off).
+    draft_tokens: int = 0
 
 
 @dataclass
@@ -51,7 +53,9 @@ class GenerationResult:
     model_seconds: float = 0.0
     prefill_tokens: int = 0
     reused_tokens: int = 0
-    steps: int = 0
+    steps: int = 0  # forward passes whose logits were used (prefill included)
+    drafted: int = 0  # draft tokens verified
+    accepted: int = 0  # of which greedy decoding agreed with
     healed: str = ""  # the removed text the first tokens re-wrote (stripped from `text`)
 
 

@@ -8,8 +8,12 @@ tests, so the lists cannot drift.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from lsp_server.redaction import add_secret
 
 SECTION = "codellamaLsp"
 
@@ -24,6 +28,7 @@ class Spec:
     minimum: float | None = None
     maximum: float | None = None
     nullable: bool = False
+    secret: bool = False  # never quoted back (messages, logs, stats)
 
     @property
     def kind(self) -> type:
@@ -62,6 +67,14 @@ SETTINGS: dict[str, Spec] = {
         minimum=0.1,
         maximum=0.95,
     ),
+    "workspaceContext": Spec(
+        0.15,
+        "Share of the prompt budget for definitions from other workspace files (imports, "
+        "names near the cursor, similar recently edited code), shown as comments at the top "
+        "of the prefix; taken from the prefix's share. 0 turns it off.",
+        minimum=0.0,
+        maximum=0.5,
+    ),
     "kvReuse": Spec(
         True,
         "Reuse the previous keystroke's KV cache (prefill only what changed); "
@@ -78,6 +91,14 @@ SETTINGS: dict[str, Spec] = {
         minimum=0,
         maximum=1_000_000,
     ),
+    "draftTokens": Spec(
+        8,
+        "Most tokens drafted from the document per decode step and verified in one "
+        "forward pass (prompt-lookup speculative decoding; same output, fewer steps). "
+        "Greedy only: off when temperature > 0. 0 turns it off.",
+        minimum=0,
+        maximum=15,
+    ),
     "compile": Spec(
         "auto",
         "Static KV cache + torch.compile (CUDA graphs), compiled in the background at load; "
@@ -90,13 +111,29 @@ SETTINGS: dict[str, Spec] = {
         choices=("transformers", "tgi", "openai"),
     ),
     "endpoint": Spec("", "Base URL of the `tgi` or `openai` engine."),
+    "remoteDeadline": Spec(
+        20.0,
+        "Most seconds one request to the `tgi` or `openai` server may take, start to end "
+        "(keep-alives included); past it the request fails and the next one is served.",
+        minimum=1.0,
+        maximum=600.0,
+    ),
     "apiToken": Spec(
-        "", "Token for the remote engine (or the CODELLAMA_LSP_API_TOKEN environment variable)."
+        "",
+        "Token for the remote engine (or the CODELLAMA_LSP_API_TOKEN environment variable).",
+        secret=True,
     ),
     "postprocess": Spec(
         True,
         "Clean up raw model output (cut at the end of the block, drop repeats of the "
         "code after the cursor, ...). Off shows the raw middle: for benchmarks and debugging.",
+    ),
+    "threads": Spec(
+        0,
+        "CPU threads PyTorch uses for the model; 0 picks one per two cores, at most 4 "
+        "(PyTorch's default, one per core, is slower on a busy machine).",
+        minimum=0,
+        maximum=256,
     ),
     "modelFamily": Spec(
         "auto",
@@ -168,10 +205,19 @@ def unwrap_section(changes: Any) -> dict[str, Any]:
 
 def _coerce(name: str, spec: Spec, raw: Any) -> Any:
     kind = spec.kind
+    if spec.secret:
+        add_secret(raw)
+    shown = "a value that is not shown" if spec.secret else repr(raw)
     if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
         raw = float(raw)
     if isinstance(raw, bool) is not (kind is bool) or not isinstance(raw, kind):
-        raise ValueError(f"'{name}' must be a {kind.__name__}, got {raw!r}")
+        raise ValueError(f"'{name}' must be a {kind.__name__}, got {shown}")
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise ValueError(f"'{name}' must be a finite number, got {raw!r}")
+    if spec.secret and not _header_safe(raw):
+        raise ValueError(
+            f"'{name}' may hold only printable ASCII without spaces (it is sent in an HTTP header)"
+        )
     if spec.choices and raw not in spec.choices:
         raise ValueError(f"'{name}' must be one of {', '.join(spec.choices)}; got {raw!r}")
     if spec.minimum is not None and raw < spec.minimum:
@@ -179,3 +225,8 @@ def _coerce(name: str, spec: Spec, raw: Any) -> Any:
     if spec.maximum is not None and raw > spec.maximum:
         raise ValueError(f"'{name}' must be at most {spec.maximum}; got {raw!r}")
     return raw
+
+
+def _header_safe(value: str) -> bool:
+    """Printable ASCII without whitespace: safe in `Authorization: Bearer <value>`."""
+    return re.fullmatch(r"[!-~]*", value) is not None

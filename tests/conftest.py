@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
-import pytest_lsp
 from pytest_lsp import LanguageClient
 
 from tests.support.lsp import CONFIG, initialize
+from tests.support.server_processes import leaked_servers, lsp_fixture
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -15,14 +17,16 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(1)
 
 
-@pytest_lsp.fixture(config=CONFIG)
+@lsp_fixture(CONFIG)
 async def client(lsp_client: LanguageClient):
-    """A fresh server per test; the test initializes it the way it needs."""
+    """A fresh server per test; the test initializes it the way it needs.
+
+    Stopped (shutdown/exit, else killed) when the test ends, initialized or not.
+    """
     yield
-    await lsp_client.shutdown_session()
 
 
-@pytest_lsp.fixture(config=CONFIG, scope="module")
+@lsp_fixture(CONFIG, scope="module")
 async def shared(lsp_client: LanguageClient):
     """One server for a whole module (bundled model, default settings), to keep the suite fast.
 
@@ -30,4 +34,17 @@ async def shared(lsp_client: LanguageClient):
     """
     await initialize(lsp_client, {"model": "bundled"})
     yield
-    await lsp_client.shutdown_session()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the run, loudly, if a server process the suite started is still alive (then kill it)."""
+    leaked = leaked_servers()
+    if leaked:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = ["LEAKED SERVER PROCESSES (killed now; a fixture did not stop them):", *leaked]
+        if reporter is not None:
+            reporter.write_line("\n".join(lines), red=True, bold=True)
+        else:
+            print("\n".join(lines), file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

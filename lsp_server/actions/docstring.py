@@ -1,6 +1,6 @@
 """Write docstring: the infilling prompt, and turning the model's text into a safe edit.
 
-The prompt is Code Llama infilling (DESIGN.md): the prefix is the document up
+The prompt is Code Llama infilling (docs/design.md): the prefix is the document up
 to and including the docstring opener in the language's convention, the
 suffix is the closing delimiter followed by the function, so the model sees
 the code it documents. The model's middle is parsed into content lines,

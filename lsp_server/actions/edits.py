@@ -3,7 +3,9 @@
 Every edit only inserts text (or replaces an old docstring) and names the
 document version it was computed for, so a client rejects it if the user
 typed in the meantime. Test files are created with `ignoreIfExists`, never
-overwritten.
+overwritten. A client without `documentChanges` gets the plain `changes` map
+(unversioned: the best such a client can do); see `new_files` for clients
+that cannot create files.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ import re
 
 from lsprotocol import types
 
+from lsp_server.actions.new_files import ClientEdits
 from lsp_server.completion.context import index_to_column
+
+# What VS Code announces; the handlers pass the client's own.
+FULL_CLIENT = ClientEdits(document_changes=True, create_files=True)
 
 _BREAK = re.compile(r"\r\n?|\n")
 
@@ -40,25 +46,50 @@ def text_edit(text: str, start: int, end: int, new_text: str, encoding: str) -> 
 
 
 def document_edit(
-    uri: str, version: int | None, text: str, start: int, end: int, new_text: str, encoding: str
+    uri: str,
+    version: int | None,
+    text: str,
+    start: int,
+    end: int,
+    new_text: str,
+    encoding: str,
+    client: ClientEdits = FULL_CLIENT,
 ) -> types.WorkspaceEdit:
-    """One versioned edit of an open document."""
+    """One edit of an open document, versioned when the client supports it."""
+    edit = text_edit(text, start, end, new_text, encoding)
+    if not client.document_changes:
+        return types.WorkspaceEdit(changes={uri: [edit]})
     return types.WorkspaceEdit(
         document_changes=[
             types.TextDocumentEdit(
                 text_document=types.OptionalVersionedTextDocumentIdentifier(
                     uri=uri, version=version
                 ),
-                edits=[text_edit(text, start, end, new_text, encoding)],
+                edits=[edit],
             )
         ]
     )
 
 
 def tests_file_edit(
-    uri: str, existing: str | None, version: int | None, offset: int, new_text: str, encoding: str
+    uri: str,
+    existing: str | None,
+    version: int | None,
+    offset: int,
+    new_text: str,
+    encoding: str,
+    client: ClientEdits = FULL_CLIENT,
 ) -> types.WorkspaceEdit:
-    """Create the test file if missing (never overwriting), then insert the tests."""
+    """Insert the tests; a missing file is created first by a client that can.
+
+    `existing` is None only when the file does not exist and the client is
+    to create it (`CreateFile` with `ignoreIfExists`: never overwriting).
+    Otherwise the file exists (the server made it empty when the client
+    cannot create files) and the edit is a plain insert.
+    """
+    edit = text_edit(existing or "", offset, offset, new_text, encoding)
+    if not client.document_changes:
+        return types.WorkspaceEdit(changes={uri: [edit]})
     changes: list = []
     if existing is None:
         changes.append(
@@ -67,7 +98,7 @@ def tests_file_edit(
     changes.append(
         types.TextDocumentEdit(
             text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
-            edits=[text_edit(existing or "", offset, offset, new_text, encoding)],
+            edits=[edit],
         )
     )
     return types.WorkspaceEdit(document_changes=changes)

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server.completion.context import PositionError, offset_at
 from lsp_server.syntax import DocumentCache, FunctionInfo, UnsupportedLanguage, enclosing_function
@@ -38,12 +39,18 @@ class ActionData:
     def parse(cls, data: Any) -> ActionData:
         if hasattr(data, "_asdict"):
             data = data._asdict()
-        try:
-            out = cls(**{k: data[k] for k in ("action", "uri", "version", "line", "character")})
-        except (KeyError, TypeError) as exc:
-            raise ActionFailed(f"this code action has no usable data ({exc})") from None
+        if not isinstance(data, dict):
+            raise JsonRpcInvalidParams("this code action has no data object")
+        fields = {"action": str, "uri": str, "version": int, "line": int, "character": int}
+        for name, kind in fields.items():
+            value = data.get(name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise JsonRpcInvalidParams(f"code action data.{name} must be a {kind.__name__}")
+        out = cls(**{k: data[k] for k in fields})
         if out.action not in ("docstring", "tests"):
-            raise ActionFailed(f"unknown code action {out.action!r}")
+            raise JsonRpcInvalidParams(f"unknown code action {out.action!r}")
+        if min(out.version, out.line, out.character) < 0:
+            raise JsonRpcInvalidParams("code action data positions must not be negative")
         return out
 
     def json(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@ Base (infilling) models get the test file itself as the prompt: its start
 (or the existing test file up to where new tests go), the function under test
 as a comment, and the first test's signature; the suffix is what follows
 (the class's closing brace). Instruct models get a Llama 2 chat request
-(DESIGN.md) with the function and the test file's header. Either answer is
+(docs/design.md) with the function and the test file's header. Either answer is
 cut to whole test functions, re-indented, and accepted only if the test file
 still parses (Python: `ast.parse` too); otherwise the last test is dropped
 until it does, or a clear error is raised.

@@ -25,6 +25,9 @@ class CompletionContext:
     prefix: str
     suffix: str
     language_id: str = ""
+    # Snippet blocks from other workspace files, best first (`lsp_server.workspace`):
+    # the prompt builders put the leading ones that fit at the top of the prefix.
+    context: tuple[str, ...] = ()
 
     @cached_property
     def line_prefix(self) -> str:

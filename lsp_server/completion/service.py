@@ -52,6 +52,8 @@ class CompletionService:
             settings.prefixShare,
             snap_lines=SNAP_LINES,
             heal=settings.tokenHealing,
+            context=ctx.context,
+            context_share=settings.workspaceContext,
         )
 
     def request(
@@ -70,6 +72,7 @@ class CompletionService:
             temperature=settings.temperature,
             top_p=settings.topP,
             cache_key=key if settings.kvReuse else None,
+            draft_tokens=settings.draftTokens,
             should_stop=(lambda text: filters.is_complete(text, ctx))
             if settings.postprocess
             else None,
@@ -87,6 +90,8 @@ class CompletionService:
             settings.fimOrder,
             settings.prefixShare,
             heal=settings.tokenHealing,
+            context=ctx.context,
+            context_share=settings.workspaceContext,
         )
 
     def finish(

@@ -71,6 +71,7 @@ def create_remote_engine(settings: Any, **http: Any):
             f"codellamaLsp.engine is {kind!r} but codellamaLsp.endpoint is empty: set it "
             f"to the server's base URL, e.g. {example}"
         )
+    http = {"total_timeout": settings.remoteDeadline, **http}
     client = HttpStream(settings.endpoint, api_token(settings), engine=kind, **http)
     if kind == "tgi":
         return TgiEngine(client, family=settings.modelFamily)

@@ -45,6 +45,7 @@ class FimPrompt:
     prefix: str
     suffix: str
     order: str
+    context: str = ""  # the snippet blocks kept at the top of the prefix
     # Token healing: the tail of the prefix left out of `ids` (and of `prefix`),
     # which the answer must start with (see prompt_healing.py).
     healed: str = ""
@@ -83,6 +84,8 @@ class PromptBuilder:
         order: str = "spm",
         prefix_share: float = 0.75,
         snap_lines: int = 0,
+        context: tuple[str, ...] = (),
+        context_share: float = 0.0,
         heal: bool = False,
     ) -> FimPrompt:
         """The prompt of at most `budget` ids, keeping the lines nearest the cursor.
@@ -92,11 +95,20 @@ class PromptBuilder:
         snaps to a grid of `snap_lines` lines when that keeps one line or more.
         With `heal`, a tail of the prefix the tokenizer would merge with what
         follows is left out (`FimPrompt.healed`) for the engine to re-generate.
+
+        `context` blocks (text ending in a line break: other files' code) go
+        at the top of the prefix, the leading ones that fit `context_share`
+        of the budget; they come out of the prefix's share.
         """
         healed = ""
         if heal:
             prefix, healed = heal_split(prefix)
         room = max(budget - 4, 0)  # BOS, PRE, SUF, MID
+        context_text, context_ids = self._context(context, int(room * context_share))
+        if context_ids:  # out of the prefix's share: the suffix keeps what it had
+            want = max(room * prefix_share - len(context_ids), 0.0)
+            room -= len(context_ids)
+            prefix_share = want / room if room else 0.0
         before = self._lines_before(prefix, room)
         after = self._lines_after(suffix, room)
         need_before = sum(len(ids) + 1 for _, ids in before)
@@ -108,10 +120,35 @@ class PromptBuilder:
             after_room = min(need_after, room - want_before)
         kept_suffix, suffix_ids = self._take_after(suffix, after, after_room, snap_lines)
         kept_prefix, prefix_ids = self._take_before(
-            prefix, before, room - len(suffix_ids), snap_lines
+            prefix, before, room - len(suffix_ids), snap_lines, first_dummy=not context_ids
         )
-        ids = _layout(self.tok, prefix_ids, suffix_ids, order)
-        return FimPrompt(ids, kept_prefix, kept_suffix, order, healed)
+        ids = _layout(self.tok, context_ids + prefix_ids, suffix_ids, order)
+        return FimPrompt(ids, kept_prefix, kept_suffix, order, context_text, healed)
+
+    def _context(self, blocks: tuple[str, ...], room: int) -> tuple[str, list[int]]:
+        """The leading blocks that fit `room` ids, and their ids as `encode` gives them.
+
+        Lines never share a piece across a break, so the blocks' ids followed
+        by the prefix's lines (no dummy `▁` on the first) are exactly the ids
+        of the whole text: the block changes nothing about the code's ids.
+        """
+        used, text = 1, ""  # 1 for the dummy `▁` of the first line
+        for block in blocks:
+            lines = block.rstrip("\n").split("\n")
+            cost = sum(len(self._line(line)) + 1 for line in lines)
+            if used + cost > room:
+                break
+            used += cost
+            text += block if block.endswith("\n") else block + "\n"
+        if not text:
+            return "", []
+        lines = text[:-1].split("\n")
+        ids = self.tok.encode(lines[0])
+        for line in lines[1:]:
+            ids.append(_NEWLINE)
+            ids.extend(self._line(line))
+        ids.append(_NEWLINE)
+        return text, ids
 
     # -- lines -------------------------------------------------------------
 
@@ -161,7 +198,12 @@ class PromptBuilder:
     # -- taking whole lines within a budget ---------------------------------
 
     def _take_before(
-        self, prefix: str, lines: list[tuple[int, list[int]]], room: int, snap: int = 0
+        self,
+        prefix: str,
+        lines: list[tuple[int, list[int]]],
+        room: int,
+        snap: int = 0,
+        first_dummy: bool = True,
     ) -> tuple[str, list[int]]:
         if not prefix or room <= 0:
             return "", []
@@ -173,17 +215,17 @@ class PromptBuilder:
             used += cost
             keep += 1
         if keep == 0:
-            return self._tail_of_line(prefix[lines[0][0] :], room)
+            return self._tail_of_line(prefix[lines[0][0] :], room, first_dummy)
         total = prefix.count("\n") + 1
         keep = _snap_top(keep, total, snap)
         while True:
-            ids = self._join(prefix, lines[:keep], first_dummy=True)
+            ids = self._join(prefix, lines[:keep], first_dummy=first_dummy)
             if len(ids) <= room or keep == 1:
                 break
             keep = _snap_top(keep - 1, total, snap)
         text = prefix[lines[keep - 1][0] :]
         if len(ids) > room:
-            return self._tail_of_line(text, room)
+            return self._tail_of_line(text, room, first_dummy)
         return text, ids
 
     def _take_after(
@@ -219,23 +261,29 @@ class PromptBuilder:
         top_start = lines[-1][0]
         top_end = prefix.find("\n", top_start)
         top = prefix[top_start : len(prefix) if top_end < 0 else top_end]
-        if len(lines) == 1:
+        if not first_dummy:  # after a context block: the top line is not the text's first
+            ids = list(self._line(top))
+        elif len(lines) == 1:
             return self.tok.encode(top)
-        ids = self.tok.encode(top) if top else [_DUMMY]
+        else:
+            ids = self.tok.encode(top) if top else [_DUMMY]
         for _, line_ids in reversed(lines[:-1]):
             ids.append(_NEWLINE)
             ids.extend(line_ids)
         return ids
 
-    def _tail_of_line(self, text: str, room: int) -> tuple[str, list[int]]:
+    def _tail_of_line(
+        self, text: str, room: int, first_dummy: bool = True
+    ) -> tuple[str, list[int]]:
         """A line longer than the budget: keep its last `room` tokens."""
+        encode = self.tok.encode if first_dummy else self.tok.encode_infilling
         window = text[-(room + 1) * _MAX_CHARS_PER_TOKEN :]
         ids, offsets = self.tok.encode_with_offsets(window)
         out = window[offsets[max(len(ids) - room + 1, 0)][0] :] if ids else ""
-        ids = self.tok.encode(out)
+        ids = encode(out)
         while out and len(ids) > room:
             out = out[1:]
-            ids = self.tok.encode(out)
+            ids = encode(out)
         return out, ids
 
     def _head_of_line(self, text: str, room: int) -> tuple[str, list[int]]:

@@ -2,7 +2,7 @@
 
 Built on the raw `tokenizers.Tokenizer` of the model's `tokenizer.json`
 (transformers' CodeLlamaTokenizer infilling path gives wrong ids, see
-DESIGN.md). Two changes make document text unable to produce control ids:
+docs/design.md). Two changes make document text unable to produce control ids:
 
 * the added tokens (`<unk>`, `<s>`, `</s>`) are dropped, so the literal text
   `</s>` is split into ordinary pieces, as Meta's sentencepiece does;

@@ -99,13 +99,22 @@ class Trimmer(Protocol):
     """What `codellama_ids.PromptBuilder` offers: a prefix/suffix cut to a budget."""
 
     def build(
-        self, prefix: str, suffix: str, budget: int, order: str = ..., prefix_share: float = ...
+        self,
+        prefix: str,
+        suffix: str,
+        budget: int,
+        order: str = ...,
+        prefix_share: float = ...,
+        *,
+        context: tuple[str, ...] = ...,
+        context_share: float = ...,
     ) -> _Kept: ...
 
 
 class _Kept(Protocol):
     prefix: str
     suffix: str
+    context: str
 
 
 class TextPromptBuilder:
@@ -122,14 +131,19 @@ class TextPromptBuilder:
         budget: int,
         order: str = "spm",
         prefix_share: float = 0.75,
+        context: tuple[str, ...] = (),
+        context_share: float = 0.0,
         heal: bool = False,
     ) -> Prompt:
         """A text prompt that fits `budget` tokens of the served model.
 
-        With `heal`, trailing spaces and tabs move from the prompt into
-        `Prompt.heal` (the engine strips them from the answer): the most
-        token healing a remote API allows, see docs/remote-engines.md.
+        `context` blocks (other files' code) go at the top of the prefix, as
+        in the ids builder, within `context_share` of the budget. With `heal`,
+        trailing spaces and tabs move from the prompt into `Prompt.heal` (the
+        engine strips them from the answer): the most token healing a remote
+        API allows, see docs/remote-engines.md.
         """
+        more = {"context": context, "context_share": context_share} if context else {}
         healed = ""
         if heal:
             prefix, healed = trim_horizontal(prefix)
@@ -139,14 +153,16 @@ class TextPromptBuilder:
         room = max(room, 1)
         if not self.profile.fim:
             suffix = ""
-        kept = self.trimmer.build(prefix, suffix, room, order, prefix_share)
-        text = fim_text(self.profile, kept.prefix, kept.suffix, order)
-        escapes = text.count(ZWSP) - kept.prefix.count(ZWSP) - kept.suffix.count(ZWSP)
+        kept = self.trimmer.build(prefix, suffix, room, order, prefix_share, **more)
+        shown = getattr(kept, "context", "") + kept.prefix
+        text = fim_text(self.profile, shown, kept.suffix, order)
+        escapes = text.count(ZWSP) - shown.count(ZWSP) - kept.suffix.count(ZWSP)
         if escapes:  # each escape adds tokens (ZWSP, split pieces) the count did not see
             kept = self.trimmer.build(
-                prefix, suffix, max(room - 3 * escapes, 1), order, prefix_share
+                prefix, suffix, max(room - 3 * escapes, 1), order, prefix_share, **more
             )
-            text = fim_text(self.profile, kept.prefix, kept.suffix, order)
+            shown = getattr(kept, "context", "") + kept.prefix
+            text = fim_text(self.profile, shown, kept.suffix, order)
         family = self.profile.family
         return Prompt(
             text=text, stop_ids=family.stop_ids, stop_strings=family.stop_strings, heal=healed

@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import sys
 import threading
 import time
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import FeatureRequestError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__
-from lsp_server.completion.context import CompletionContext, PositionError, context_at
+from lsp_server.completion.context import (
+    CompletionContext,
+    PositionError,
+    context_at,
+    index_to_column,
+)
 from lsp_server.completion.service import CompletionService, Suggestion
 from lsp_server.generation import EngineError, GenerationResult
 from lsp_server.prompts.families import FamilyError
-from lsp_server.server.document_sync import DocumentProtocol
+from lsp_server.redaction import install_log_redaction, redacted_settings
+from lsp_server.server import threads
+from lsp_server.server.document_sync import DocumentProtocol, strict_converter
 from lsp_server.server.documents import Document, DocumentStore, UnknownDocument
 from lsp_server.server.inflight import Inflight
 from lsp_server.server.models import ModelManager
+from lsp_server.server.threads import apply_threads
 from lsp_server.server.worker import Worker
+from lsp_server.server.workspace_context import WorkspaceContext
 from lsp_server.settings import SECTION, Settings, SettingsError, unknown_keys
 
 log = logging.getLogger(__name__)
@@ -36,6 +48,7 @@ class CodeLlamaServer(LanguageServer):
             "codellama-lsp",
             __version__,
             protocol_cls=DocumentProtocol,
+            converter_factory=strict_converter,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
         self.documents = DocumentStore()
@@ -45,6 +58,37 @@ class CodeLlamaServer(LanguageServer):
         self.stats: dict[str, Any] = {"model_calls": 0, "typed_through": 0, "cancelled": 0}
         self._shown_errors: set[str] = set()
         self.inflight: Inflight[Suggestion | None] = Inflight()
+        self.workspace_context = WorkspaceContext(self)
+
+    def start_io(self, stdin=None, stdout=None) -> None:  # type: ignore[override]
+        """Serve on stdio and exit the process with LSP's code, promptly.
+
+        `os._exit`: a generation may still be running on the worker thread
+        (a remote server that never answers); the client has gone, so
+        nothing is waiting for it.
+        """
+        from lsp_server.server.stdio import serve_stdio
+
+        install_log_redaction()
+        code = 1
+        stdin, stdout = stdin or sys.stdin.buffer, stdout or sys.stdout.buffer
+        try:
+            code = serve_stdio(self.protocol, stdin, stdout)
+        finally:
+            self.worker.shutdown()
+            logging.shutdown()
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            os._exit(code)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log what went wrong; no popup (pygls showed one for protocol garbage).
+
+        Request errors were already answered to the client: nothing to add.
+        """
+        if source is not FeatureRequestError:
+            log.error("error in the server: %s", error)
 
     # -- messages -------------------------------------------------------------
 
@@ -102,11 +146,12 @@ class CodeLlamaServer(LanguageServer):
     def context(self, uri: str, position: types.Position) -> CompletionContext:
         doc = self.document(uri)
         try:
-            return context_at(
+            ctx = context_at(
                 doc.text, position.line, position.character, self.encoding, doc.language_id
             )
         except PositionError as exc:
             raise JsonRpcInvalidParams(f"invalid position in {uri}: {exc}") from None
+        return self.workspace_context.attach(doc, ctx, self.settings)
 
     async def suggest(
         self, uri: str, position: types.Position, ctx: CompletionContext | None = None
@@ -136,6 +181,12 @@ class CodeLlamaServer(LanguageServer):
             self.stats["prefilled_tokens"] = (
                 self.stats.get("prefilled_tokens", 0) + result.prefill_tokens
             )
+            for name, value in (
+                ("decode_steps", result.steps),
+                ("drafted_tokens", result.drafted),
+                ("accepted_tokens", result.accepted),
+            ):
+                self.stats[name] = self.stats.get(name, 0) + value
             if result.stop_reason == "cancelled":
                 self.stats["cancelled_steps"] = result.steps  # how fast it stopped
                 # Decode steps run after the cancel arrived (the promise: at most one).
@@ -151,6 +202,13 @@ class CodeLlamaServer(LanguageServer):
         except (EngineError, FamilyError) as exc:
             self.report_once(str(exc))
             return None
+        except Exception as exc:  # a bug or an odd model: one message, the server goes on
+            log.exception("generation failed")
+            self.report_once(
+                f"Code Llama could not complete here ({type(exc).__name__}: {str(exc)[:200]}); "
+                "see the server log. Other completions keep working."
+            )
+            return None
         if result is None or result.stop_reason == "cancelled":
             self.stats["cancelled"] += 1
             return None
@@ -162,6 +220,9 @@ class CodeLlamaServer(LanguageServer):
             "prefill_tokens": result.prefill_tokens,
             "reused_tokens": result.reused_tokens,
             "steps": result.steps,
+            "tokens": len(result.token_ids),
+            "drafted": result.drafted,
+            "accepted": result.accepted,
             "stop_reason": result.stop_reason,
             "path": getattr(service.engine, "last_path", ""),
         }
@@ -179,6 +240,7 @@ def create_server() -> CodeLlamaServer:
     @ls.feature(types.INITIALIZED)
     def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
         ls.models.start(ls.settings)
+        ls.workspace_context.start()
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
@@ -187,12 +249,20 @@ def create_server() -> CodeLlamaServer:
         changes = params.settings
         if not changes:
             changes = await _pull_configuration(ls)
-        if changes and ls.apply_settings(changes) and ls.models.needs_reload(ls.settings):
+        if not (changes and ls.apply_settings(changes)):
+            return
+        if ls.models.needs_reload(ls.settings):
             ls.models.start(ls.settings)
+        elif ls.settings.engine == "transformers":  # between generations, on the model's thread
+            count = ls.settings.threads
+            await ls.worker.call_async(lambda: apply_threads(count))
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
+        ls.worker.cancel(uri)  # nobody will see that document's suggestion now
+        ls.worker.cancel(f"{uri}#action")
+        ls.workspace_context.saved_or_closed(uri, closed=True)
         service = ls.models.service
         if service is not None:
             service.typing.forget(uri)
@@ -204,10 +274,11 @@ def create_server() -> CodeLlamaServer:
     async def inline_completion(
         ls: CodeLlamaServer, params: types.InlineCompletionParams
     ) -> list[types.InlineCompletionItem]:
-        suggestion = await ls.suggest(params.text_document.uri, params.position)
+        ctx = ls.context(params.text_document.uri, params.position)
+        suggestion = await ls.suggest(params.text_document.uri, params.position, ctx)
         if not suggestion or not suggestion.text:
             return []
-        here = types.Range(start=params.position, end=params.position)
+        here = _cut_range(ls, params.position, ctx)
         return [types.InlineCompletionItem(insert_text=suggestion.text, range=here)]
 
     @ls.feature(
@@ -223,7 +294,7 @@ def create_server() -> CodeLlamaServer:
             return types.CompletionList(is_incomplete=True, items=[])
         text = suggestion.text
         label = text.strip().split("\n", 1)[0][:80] or text[:80]
-        here = types.Range(start=params.position, end=params.position)
+        here = _cut_range(ls, params.position, ctx)
         item = types.CompletionItem(
             label=label,
             kind=types.CompletionItemKind.Text,
@@ -244,9 +315,13 @@ def create_server() -> CodeLlamaServer:
             "error": ls.models.error,
             "model": ls.models.description,
             "superseded": ls.worker.superseded,
+            "preemptions": ls.worker.preemptions,  # code-action steps given up to ghost text
+            "superseded_loads": ls.models.superseded_loads,
             "shared_generations": ls.inflight.joined,
             "max_generating": ls.worker.max_running,  # most jobs ever in flight at once: 1
-            "settings": ls.settings.values,
+            "settings": redacted_settings(ls.settings.values),
+            "workspace": ls.workspace_context.stats(),
+            "torch_threads": threads.applied,  # on the model's thread; None: torch unused
         }
 
     @ls.feature(PROMPT_METHOD)
@@ -272,6 +347,7 @@ def create_server() -> CodeLlamaServer:
             "prefix": built.prefix + built.healed,  # the document text up to the cursor
             "healed": built.healed,  # its tail the model re-writes (token healing)
             "suffix": built.suffix,
+            "context": built.context,
         }
 
     @ls.feature(DOCUMENT_METHOD)
@@ -291,8 +367,21 @@ def create_server() -> CodeLlamaServer:
 def _register_extensions(ls: CodeLlamaServer) -> None:
     """Features that live in their own packages (code actions, ...)."""
     from lsp_server.server.code_actions import register as register_code_actions
+    from lsp_server.server.workspace_context import register as register_workspace
 
     register_code_actions(ls)
+    register_workspace(ls)
+
+
+def _cut_range(
+    ls: CodeLlamaServer, position: types.Position, ctx: CompletionContext
+) -> types.Range:
+    """Where the context was cut: inside a surrogate pair (or a UTF-8 sequence) the
+    position is moved to the character's start, and the range must say so."""
+    # LSP lines also end at a lone \r (`line_prefix` only knows \n).
+    head = ctx.prefix[max(ctx.prefix.rfind("\n"), ctx.prefix.rfind("\r")) + 1 :]
+    at = types.Position(line=position.line, character=index_to_column(head, len(head), ls.encoding))
+    return types.Range(start=at, end=at)
 
 
 def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent | str:

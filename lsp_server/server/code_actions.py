@@ -11,12 +11,18 @@ nothing is ever written that did not pass validation.
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcRequestCancelled
+from pygls.exceptions import (
+    JsonRpcContentModified,
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcRequestCancelled,
+)
 from pygls.uris import from_fs_path, to_fs_path
 
 from lsp_server.actions import docstring, unit_tests
@@ -29,14 +35,25 @@ from lsp_server.actions.listing import (
     find_function,
     list_actions,
 )
+from lsp_server.actions.new_files import (
+    ClientEdits,
+    NewFileError,
+    check_existing,
+    create_empty_file,
+)
+from lsp_server.actions.preemption import merge, resume
 from lsp_server.actions.test_conventions import UnitTestFileError, locate_test_file
 from lsp_server.generation import GenerationRequest, GenerationResult, Prompt
+from lsp_server.safe_read import read_regular_text
 from lsp_server.syntax import DocumentCache, FunctionInfo
 
 if TYPE_CHECKING:
     from lsp_server.server.app import CodeLlamaServer
 
 REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed
+# Parsing runs on the event loop: a 50 MB document took 44 s and 1.5 GB there.
+# Functions worth documenting or testing live in files far below this.
+MAX_DOCUMENT_CHARS = 2_000_000
 
 
 class CodeActions:
@@ -46,6 +63,7 @@ class CodeActions:
         self.ls = ls
         self.cache = DocumentCache()
         self._instruct: tuple[str, Any, Any] | None = None  # (name, engine, tokenizer)
+        self._said_too_large: set[str] = set()
 
     # -- listing ---------------------------------------------------------------
 
@@ -54,6 +72,9 @@ class CodeActions:
         if uri not in self.ls.documents:
             return []
         doc = self.ls.documents.get(uri)
+        if len(doc.text) > MAX_DOCUMENT_CHARS:
+            self._too_large(uri)
+            return []
         pos = params.range.start
         func = find_function(
             self.cache, uri, doc.text, doc.language_id, pos.line, pos.character, self.ls.encoding
@@ -61,6 +82,14 @@ class CodeActions:
         return list_actions(
             func, uri, doc.version, pos, params.context.only, self._client_resolves()
         )
+
+    def _too_large(self, uri: str) -> None:
+        if uri not in self._said_too_large:
+            self._said_too_large.add(uri)
+            self.ls.log(
+                f"No code actions for {uri}: over {MAX_DOCUMENT_CHARS:,} characters "
+                "(parsing it would hold up every request)"
+            )
 
     def _client_resolves(self) -> bool:
         caps = self.ls.client_capabilities
@@ -83,8 +112,8 @@ class CodeActions:
 
     async def run_command(self, *args: Any) -> bool:
         """The fallback for clients without resolve: compute, then applyEdit."""
-        if not args:
-            raise ActionFailed("missing code action data")
+        if len(args) != 1:
+            raise JsonRpcInvalidParams(f"{COMMAND} takes one argument: the code action's data")
         action = types.CodeAction(title="Code Llama", data=args[0])
         resolved = await self.resolve(action)
         result = await self.ls.workspace_apply_edit_async(
@@ -96,6 +125,8 @@ class CodeActions:
         if data.uri not in self.ls.documents:
             raise ActionFailed("the document is no longer open")
         doc = self.ls.documents.get(data.uri)
+        if len(doc.text) > MAX_DOCUMENT_CHARS:
+            raise ActionFailed(f"the document is over {MAX_DOCUMENT_CHARS:,} characters")
         if doc.version != data.version:
             raise JsonRpcContentModified(
                 "the document changed since the action was listed: ask for code actions again"
@@ -140,7 +171,14 @@ class CodeActions:
         except docstring.DocstringError as exc:
             raise ActionFailed(str(exc)) from None
         return document_edit(
-            doc.uri, doc.version, doc.text, edit.start, edit.end, edit.new_text, self.ls.encoding
+            doc.uri,
+            doc.version,
+            doc.text,
+            edit.start,
+            edit.end,
+            edit.new_text,
+            self.ls.encoding,
+            self._client_edits(),
         )
 
     async def _tests(self, doc, parsed, func: FunctionInfo, progress) -> types.WorkspaceEdit:
@@ -151,7 +189,7 @@ class CodeActions:
         try:
             existing, version = self._read(locate_test_file(root, source, parsed, func, None).path)
             plan = unit_tests.plan_tests(root, source, parsed, func, existing)
-        except (UnitTestFileError, OSError, UnicodeDecodeError) as exc:
+        except (UnitTestFileError, NewFileError, OSError, UnicodeDecodeError) as exc:
             raise ActionFailed(f"cannot use the test file: {exc}") from None
         instruct = self.ls.settings.instructModel
         if instruct:
@@ -180,6 +218,13 @@ class CodeActions:
             offset, text = unit_tests.insert_tests(plan, tests)
         except unit_tests.UnitTestError as exc:
             raise ActionFailed(str(exc)) from None
+        client = self._client_edits()
+        if existing is None and not client.create_files:
+            try:  # see new_files: the one path that works in clients that cannot create
+                create_empty_file(root, plan.file.path)
+            except (NewFileError, OSError) as exc:
+                raise ActionFailed(f"cannot create the test file: {exc}") from None
+            existing = ""
         return tests_file_edit(
             from_fs_path(str(plan.file.path)) or plan.file.path.as_uri(),
             existing,
@@ -187,9 +232,13 @@ class CodeActions:
             offset,
             text,
             self.ls.encoding,
+            client,
         )
 
     # -- helpers ---------------------------------------------------------------
+
+    def _client_edits(self) -> ClientEdits:
+        return ClientEdits.from_capabilities(self.ls.client_capabilities)
 
     def _root_for(self, source: Path) -> Path:
         """The deepest workspace folder holding `source`; refuses files outside."""
@@ -210,9 +259,12 @@ class CodeActions:
         if uri in self.ls.documents:
             open_doc = self.ls.documents.get(uri)
             return open_doc.text, open_doc.version
-        if not path.exists():
-            return None, None
-        return path.read_text(encoding="utf-8"), None
+        try:
+            if not check_existing(path):
+                return None, None
+            return read_regular_text(path), None
+        except OSError as exc:  # a FIFO swapped in, too big, unreadable: never wait on it
+            raise ActionFailed(f"cannot use {path.name} as the test file: {exc}") from None
 
     def _window(self, service) -> int:
         window = self.ls.settings.contextWindow
@@ -238,20 +290,40 @@ class CodeActions:
         return service
 
     async def _generate(self, engine, request, uri: str, progress: _Progress) -> GenerationResult:
-        """Run on the shared worker; a new action on the same document replaces this one."""
-        job = asyncio.ensure_future(
-            self.ls.worker.run(f"{uri}#action", lambda cancel: engine.generate(request, cancel))
-        )
-        progress.on_cancel(job.cancel)
-        try:
-            result = await job
-        except asyncio.CancelledError:
-            if progress.cancelled:  # the user pressed cancel on the progress
-                raise JsonRpcRequestCancelled("cancelled") from None
-            raise
-        if result is None or result.stop_reason == "cancelled":
+        """Run on the shared worker; a new action on the same document replaces this one.
+
+        Ghost text goes first: the job yields at a decode step while a
+        completion waits, and resumes from what it had written (`resume`).
+        """
+        done = GenerationResult(text="", stop_reason="cancelled")
+        while True:
+            part = request if not done.steps else resume(engine, request, done)
+            events: list = []
+
+            def job(cancel, part=part, events=events):
+                events.append(cancel)
+                return engine.generate(part, cancel)
+
+            task = asyncio.ensure_future(self.ls.worker.run(f"{uri}#action", job, yields=True))
+            progress.on_cancel(task.cancel)
+            try:
+                result = await task
+            except asyncio.CancelledError:
+                if progress.cancelled:  # the user pressed cancel on the progress
+                    raise JsonRpcRequestCancelled("cancelled") from None
+                raise
+            cancelled = bool(events) and threading.Event.is_set(events[0])
+            preempted = not cancelled and getattr(events[0] if events else None, "preempted", False)
+            if result is not None:
+                done = merge(engine, done, result)
+            if preempted and result is not None and result.stop_reason == "cancelled":
+                if done.steps < request.max_new_tokens:
+                    continue  # a completion ran first; carry on from here
+                done.stop_reason = "length"
+            break
+        if done.stop_reason == "cancelled":
             raise JsonRpcRequestCancelled("cancelled: a newer code action replaced this one")
-        return result
+        return done
 
     async def _instruct_engine(self, name: str):
         if self._instruct is None or self._instruct[0] != name:

@@ -4,11 +4,16 @@ Loading runs on the worker thread (the only thread that touches the model),
 reported with `$/progress` and `window/logMessage`. A model that cannot load
 is reported once with what to do; completions then answer empty instead of
 erroring on every keystroke.
+
+One model at a time: the old engine is closed and dropped before the new one
+loads (peak memory is one model, not two), and a load that a newer one has
+replaced closes what it built, on the worker, before the newer load starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from typing import TYPE_CHECKING
 
@@ -17,6 +22,7 @@ from lsprotocol import types
 from lsp_server.completion.service import CompletionService
 from lsp_server.engines.transformers.loader import ModelLoadError
 from lsp_server.prompts.codellama_ids import PromptBuilder
+from lsp_server.server.threads import apply_threads
 from lsp_server.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,6 +35,7 @@ RELOAD_KEYS = (
     "quantization",
     "engine",
     "endpoint",
+    "remoteDeadline",
     "apiToken",
     "modelFamily",
     "compile",
@@ -46,6 +53,8 @@ class ModelManager:
         self._loaded_with: Settings | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._compiling: asyncio.Future | None = None
+        self._generation = 0  # bumped by each start(): older loads see they are stale
+        self.superseded_loads = 0
 
     @property
     def state(self) -> str:
@@ -61,37 +70,52 @@ class ModelManager:
         """Begin loading for `settings` (replacing any loaded model)."""
         self._loaded_with = settings
         self._loop = asyncio.get_running_loop()
-        self._task = asyncio.ensure_future(self._load(settings))
+        self._generation += 1
+        self._task = asyncio.ensure_future(self._load(settings, self._generation))
         return self._task
 
     async def ready(self) -> CompletionService | None:
         """The completion service once loaded, or None if loading failed."""
         if self._task is None:
             self.start(self.server.settings)
-        assert self._task is not None
-        await asyncio.shield(self._task)
-        return self.service
+        while True:  # a newer load may replace the one awaited
+            task = self._task
+            assert task is not None
+            await asyncio.shield(task)
+            if task is self._task:
+                return self.service
 
-    async def _load(self, settings: Settings) -> None:
+    async def _load(self, settings: Settings, generation: int) -> None:
         token = str(uuid.uuid4())
         progress = await self._begin_progress(token, "Loading model")
         old, self.service, self.error = self.service, None, None
         if old is not None:
-            await self.server.worker.call_async(old.engine.close)
+            engine = old.engine
+            del old
+            await self.server.worker.call_async(lambda: _release(engine))
+            del engine
+        superseded = False
         try:
-            engine, tokenizer, max_positions = await self.server.worker.call_async(
-                lambda: self._create(settings)
+            created = await self.server.worker.call_async(
+                lambda: self._create_current(settings, generation)
             )
+            if created is None:
+                superseded = True
+                raise _Superseded
+            engine, tokenizer, max_positions = created
             self.service = CompletionService(engine, PromptBuilder(tokenizer), max_positions)
             self.server.log(f"codellama-lsp ready: {self.description}")
         except asyncio.CancelledError:
             raise  # the server is exiting: nobody to report to
+        except _Superseded:
+            pass
         except ModelLoadError as exc:
             self._fail(str(exc))
         except Exception as exc:  # unexpected: still one clear message, server stays up
             self._fail(f"Could not load the model: {exc!r}. See the server log.")
         if progress:
-            message = self.error or f"ready: {self.description}"
+            message = "replaced by a newer load" if superseded else None
+            message = message or self.error or f"ready: {self.description}"
             self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
         if self.service is not None:
             self._compiling = asyncio.ensure_future(self._compile(self.service.engine))
@@ -119,9 +143,26 @@ class ModelManager:
         if progress:
             self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
 
+    def _create_current(self, settings: Settings, generation: int):
+        """On the worker: build, unless a newer load replaced this one (then build nothing,
+        or close what was built before the newer load runs)."""
+        if generation != self._generation:
+            self.superseded_loads += 1
+            return None
+        created = self._create(settings)
+        if generation != self._generation:
+            self.superseded_loads += 1
+            _release(created[0])
+            return None
+        return created
+
     def _create(self, settings: Settings):
         from lsp_server.engines.factory import create_engine
 
+        if settings.engine == "transformers":
+            import torch  # noqa: F401  (the engine imports it anyway; apply_threads needs it)
+
+            apply_threads(settings.threads)
         engine, tokenizer = create_engine(settings, log=self._log_from_worker)
         loaded = getattr(engine, "loaded", None)
         if loaded is not None:
@@ -151,3 +192,22 @@ class ModelManager:
             token, types.WorkDoneProgressBegin(title=title, message=model, cancellable=False)
         )
         return True
+
+
+class _Superseded(Exception):
+    """A newer load replaced this one."""
+
+
+def _release(engine) -> None:
+    """Close an engine and give its memory back before anything else loads."""
+    try:
+        engine.close()
+    finally:
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except Exception:  # no torch (remote only) or no CUDA: nothing to free there
+            pass

@@ -6,6 +6,7 @@ extmark, the buffer after accepting, the cursor.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import re
@@ -325,6 +326,54 @@ def test_docstring_code_action_through_vim_lsp_buf_code_action(start_editor, tmp
     assert after[0] == before[0]
     assert '"""' in "\n".join(after[1:-2])
     assert after[-2:] == before[-2:]  # the body is untouched
+
+
+STRS = (
+    'def reverse_words(text):\n    """Reverse the order of words in text."""\n'
+    '    return " ".join(reversed(text.split()))\n'
+)
+
+
+def test_generate_unit_tests_writes_the_test_file_in_a_new_tests_folder(start_editor, tmp_path):
+    """Neovim 0.11's CreateFile makes no folder or file; the server makes the file.
+
+    The workspace is a second project for the shared server (its root marker
+    is the pyproject.toml), so this also checks that the plugin adds it as a
+    workspace folder when it reuses the server.
+    """
+    ed = start_editor(auto_trigger=False)
+    workspace = tmp_path / "ws"
+    (workspace / "pkg").mkdir(parents=True)
+    (workspace / "pyproject.toml").write_text("")
+    (workspace / "pkg" / "__init__.py").write_text("")
+    test_file = workspace / "tests" / "test_strs.py"
+    ed.open(workspace / "pkg" / "strs.py", STRS)
+    ed.nvim.command("normal! 3G")
+    ed.lua(
+        """
+        vim.lsp.buf.code_action({
+          apply = true,
+          filter = function(action) return action.title:find('Generate unit tests') ~= nil end,
+        })
+        """
+    )
+    lines = ed.wait(
+        "the tests in the test file's buffer",
+        lambda: ed.lua(
+            "local b = vim.fn.bufnr(...) if b < 0 or not vim.api.nvim_buf_is_loaded(b) then"
+            " return nil end local l = vim.api.nvim_buf_get_lines(b, 0, -1, false)"
+            " return #l > 1 and l or nil",
+            str(test_file),
+        ),
+        timeout=180,
+    )
+    assert test_file.is_file()  # the server created it (empty): the buffer can be written
+    assert ed.lines == STRS.splitlines()  # the source is untouched
+    ed.nvim.command("wall")
+    text = test_file.read_text()
+    assert text.splitlines() == lines
+    assert text.startswith("from pkg.strs import reverse_words\n\n\ndef test_reverse_words():\n")
+    ast.parse(text)
 
 
 def test_checkhealth_reports_server_and_model(start_editor, tmp_path):

@@ -26,6 +26,7 @@ def npm(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.timeout(900)  # npm ci, the Node tests and packaging, each bounded at 900 s
 def test_build_test_and_package():
     outputs = {}
     for step in (("ci", "--no-audit", "--no-fund"), ("test",), ("run", "package")):

@@ -7,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
@@ -24,6 +23,7 @@ from tests.support.lsp import (
     initialize,
     open_doc,
 )
+from tests.support.server_processes import lsp_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -34,13 +34,12 @@ def root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("actions") / "ws"
 
 
-@pytest_lsp.fixture(config=CONFIG, scope="module")
+@lsp_fixture(CONFIG, scope="module")
 async def ws(lsp_client: LanguageClient, root: Path):
     """One server for the module (starting one costs more than the actions do)."""
     root.mkdir()
     await initialize(lsp_client, OPTIONS, root=root)
     yield
-    await lsp_client.shutdown_session()
 
 
 # languageId → (file name, source, text inside the function, text outside any function)

@@ -6,7 +6,6 @@ import asyncio
 import re
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -23,6 +22,7 @@ from tests.support.lsp import (
     start_inline,
     stats,
 )
+from tests.support.server_processes import lsp_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -134,10 +134,9 @@ EAGER_COMPILE = ClientServerConfig(
 )
 
 
-@pytest_lsp.fixture(config=EAGER_COMPILE)
+@lsp_fixture(EAGER_COMPILE)
 async def compiling(lsp_client: LanguageClient):
     yield
-    await lsp_client.shutdown_session()
 
 
 @pytest.mark.asyncio(loop_scope="function")

@@ -75,7 +75,7 @@ def test_published_fim_prompts(name, model_id, prefix, suffix, expected):
 
 
 def _meta_cases() -> list[dict]:
-    path = Path(__file__).resolve().parents[3] / "shared" / "fim" / "golden_meta_reference.json"
+    path = Path(__file__).resolve().parents[2] / "data" / "fim" / "golden_meta_reference.json"
     return json.loads(path.read_text(encoding="utf-8"))["cases"]
 
 

@@ -250,6 +250,12 @@ async def play(session: Session, script: Script) -> dict[str, Any]:
     return {"answers": list(zip([s for s, _ in pending], answers, strict=True)), "doc": doc}
 
 
+def _at_cut(got: types.Position, asked: types.Position) -> bool:
+    """The range is where the context was cut: the position asked, or (inside a
+    surrogate pair) one UTF-16 unit back, at the start of the character."""
+    return got.line == asked.line and asked.character - got.character in (0, 1)
+
+
 def check_answer(request: Request, answer: Any) -> None:
     if isinstance(answer, JsonRpcRequestCancelled) and request.cancel:
         return
@@ -263,11 +269,12 @@ def check_answer(request: Request, answer: Any) -> None:
     here = request.params.position if hasattr(request.params, "position") else None
     if request.method == types.TEXT_DOCUMENT_INLINE_COMPLETION:
         for item in answer:
-            assert item.range.start == item.range.end == here
+            assert item.range.start == item.range.end and _at_cut(item.range.start, here)
     elif request.method == types.TEXT_DOCUMENT_COMPLETION:
         assert answer.is_incomplete
         for item in answer.items:
-            assert item.text_edit.range.start == item.text_edit.range.end == here
+            edit = item.text_edit.range
+            assert edit.start == edit.end and _at_cut(edit.start, here)
     elif request.method == PROMPT and request.split is not None:
         # The prompt shows the text nearest the cursor: the server split where the spec does.
         prompt, (before, after) = plain(answer), request.split

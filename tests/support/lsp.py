@@ -12,7 +12,8 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
+# Test and benchmark data kept in the repository (sources and licenses: data/README.md).
+DATA = ROOT / "data"
 BUNDLED = ROOT / "lsp_server" / "models" / "tiny-codellama-fim"
 # One torch thread: the machine is shared and small; timings swing otherwise.
 SERVER_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}

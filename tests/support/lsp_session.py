@@ -21,6 +21,7 @@ from pytest_lsp import LanguageClient
 from pytest_lsp.client import register_lsp_features
 
 from tests.support.lsp import SERVER_CMD, SERVER_ENV, initialize
+from tests.support.server_processes import stop_server
 
 T = TypeVar("T")
 # What pygls and the server print for a failure nobody handled.
@@ -52,7 +53,11 @@ class Session:
         self._thread.start()
         self.client = QuietClient(converter_factory=default_converter)
         register_lsp_features(self.client)  # log messages, progress, configuration
-        self.result: types.InitializeResult = self.run(self._start(options))
+        try:
+            self.result: types.InitializeResult = self.run(self._start(options))
+        except BaseException:
+            self.close()  # a server that failed to start is not left behind
+            raise
 
     async def _start(self, options: dict[str, Any] | None) -> types.InitializeResult:
         await self.client.start_io(*SERVER_CMD, env=SERVER_ENV)
@@ -82,9 +87,9 @@ class Session:
         return found + [m.message for m in messages if m.type == types.MessageType.Error]
 
     def close(self) -> None:
+        """Stop the server (shutdown/exit, else kill: bounded) and the loop thread."""
         try:
-            self.run(self.client.shutdown_session(), timeout=30)
+            self.run(stop_server(self.client), timeout=60)
         finally:
-            self.run(self.client.stop(), timeout=30)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)

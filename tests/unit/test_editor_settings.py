@@ -95,7 +95,7 @@ def test_helix_config_uses_valid_server_settings():
 
 def test_emacs_config_uses_valid_server_settings():
     text = (ROOT / "editor_configs" / "emacs" / "codellama-lsp.el").read_text()
-    plist = re.search(r"\(defvar codellama-lsp-settings\s+'\(([^)]*)\)", text)
+    plist = re.search(r"\(def(?:var|custom) codellama-lsp-settings\s+'\(([^)]*)\)", text)
     assert plist, "codellama-lsp-settings not found"
     pairs = re.findall(r':(\w+)\s+("[^"]*"|-?[\d.]+|t|nil)', plist.group(1))
     assert pairs
@@ -129,6 +129,6 @@ def test_neovim_setup_without_the_server_says_how_to_install_it(tmp_path):
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     [(message, level)] = out["messages"]
-    assert "/nonexistent/codellama-lsp" in message and "pip install codellama-lsp" in message
+    assert "/nonexistent/codellama-lsp" in message and "pipx install ." in message
     assert level == 4  # vim.log.levels.ERROR
     assert out["enabled"] is False

@@ -20,7 +20,7 @@ from lsp_server.completion.context import CompletionContext
 from lsp_server.completion.filters import is_complete, postprocess
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "benchmarks" / "data" / "human-eval-infilling"
+DATA = ROOT / "data" / "eval" / "human-eval-infilling"
 FILES = ("HumanEval-SingleLineInfilling.jsonl.gz", "HumanEval-RandomSpanInfillingLight.jsonl.gz")
 
 from benchmarks.oracle_runon import VARIANTS, runon  # noqa: E402

@@ -30,3 +30,9 @@ def test_gpu_benchmark_dry_run_prints_every_row():
     assert "failed" not in out.stdout, out.stdout
     assert "compiled" in rows["tiny"]  # the static cache under a compiled forward served it
     assert "tiny-4bit" in rows  # measured, or skipped saying bitsandbytes is missing
+    # Drafting off, on (random weights: few drafts), and on with the answer as the draft.
+    off = rows["tiny, drafting off"].split("|")
+    assert "tiny, drafting on" in rows
+    right = rows["tiny, drafting on, drafts = the answer"].split("|")
+    assert off[5].strip() == "0.00" and float(right[5]) > 1, (off, right)
+    assert float(right[4]) < float(off[4])  # fewer decode steps per answer

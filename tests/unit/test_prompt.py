@@ -12,9 +12,9 @@ import pytest
 
 from lsp_server import FimTokenizer, PromptBuilder, fim_prompt_ids
 from lsp_server.prompts.fim_tokenizer import CONTROL_IDS
-from tests.support.lsp import BUNDLED, SHARED
+from tests.support.lsp import BUNDLED, DATA
 
-GOLDEN = json.loads((SHARED / "fim" / "golden_meta_reference.json").read_text())["cases"]
+GOLDEN = json.loads((DATA / "fim" / "golden_meta_reference.json").read_text())["cases"]
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_document_text_never_encodes_to_control_ids(tok, text):
 def test_humaneval_cases_match_whole_text_encoding(tok):
     """The line-cached builder equals whole-text encoding on real infilling cases."""
     builder = PromptBuilder(tok)
-    path = SHARED / "eval" / "human-eval-infilling" / "HumanEval-RandomSpanInfillingLight.jsonl.gz"
+    path = DATA / "eval" / "human-eval-infilling" / "HumanEval-RandomSpanInfillingLight.jsonl.gz"
     with gzip.open(path, "rt") as rows:
         cases = [json.loads(row) for row in rows]
     for case in cases:

@@ -52,6 +52,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
                 return;
             }
             status.setAutomatic(ctl.automatic);
+            if (event.affectsConfiguration(`${SECTION}.client.trace.server`)) {
+                ctl.warnIfTraceHidden();
+            }
             if (
                 event.affectsConfiguration(`${SECTION}.client.serverPath`) ||
                 event.affectsConfiguration(`${SECTION}.client.serverArgs`)

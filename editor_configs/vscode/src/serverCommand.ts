@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const SERVER_NAME = 'codellama-lsp';
-export const INSTALL_COMMAND = 'pip install codellama-lsp';
+/** Run in a checkout of the repository (the package is not on PyPI yet; then: `pipx install codellama-lsp`). */
+export const INSTALL_COMMAND = 'pipx install .';
 
 export interface ServerCommand {
     command: string;
@@ -71,7 +72,7 @@ export function resolveServerCommand(
             throw new ServerNotFoundError(
                 `codellamaLsp.client.serverPath is "${configured}", which is not an executable file. ` +
                     `Fix the setting, or clear it to use ${SERVER_NAME} from PATH ` +
-                    `(install it with \`${INSTALL_COMMAND}\`).`,
+                    `(install it from a checkout of the codellama-lsp repository with \`${INSTALL_COMMAND}\`).`,
             );
         }
         return { command: configured, args };
@@ -79,8 +80,8 @@ export function resolveServerCommand(
     const found = findOnPath(SERVER_NAME, env.PATH ?? env.Path, platform, env.PATHEXT);
     if (!found) {
         throw new ServerNotFoundError(
-            `${SERVER_NAME} was not found on PATH. Install it with \`${INSTALL_COMMAND}\` ` +
-                `(or \`pipx install codellama-lsp\`), ` +
+            `${SERVER_NAME} was not found on PATH. Install it from a checkout of the codellama-lsp ` +
+                `repository with \`${INSTALL_COMMAND}\` (or \`pip install .\` in a virtualenv), ` +
                 `or set codellamaLsp.client.serverPath to its full path.`,
         );
     }

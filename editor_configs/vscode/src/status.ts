@@ -9,7 +9,7 @@ export type State =
     | { kind: 'starting' }
     | { kind: 'loading'; message: string; percentage?: number }
     | { kind: 'ready'; model?: string }
-    | { kind: 'error'; message: string }
+    | { kind: 'error'; message: string; summary?: string } // summary: a few words for the bar itself
     | { kind: 'stopped' };
 
 export class StatusBar implements vscode.Disposable {
@@ -63,7 +63,7 @@ export class StatusBar implements vscode.Disposable {
                     (state.model ? `\nModel: ${state.model}` : '');
                 break;
             case 'error':
-                item.text = '$(error) Code Llama';
+                item.text = state.summary ? `$(error) Code Llama: ${shorten(state.summary, 60)}` : '$(error) Code Llama';
                 item.tooltip = `${state.message}\nClick to show the log.`;
                 item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
                 item.command = 'codellamaLsp.showLog';
@@ -78,4 +78,8 @@ export class StatusBar implements vscode.Disposable {
     dispose(): void {
         this.item.dispose();
     }
+}
+
+function shorten(text: string, max: number): string {
+    return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -6,6 +6,11 @@ answer and stops at the first of: a stop id or special token (TGI streams
 ids), a stop string, the pipeline's `should_stop`, the server's end, or
 `cancel`. Stopping early closes the stream, which makes the server drop the
 request instead of generating tokens nobody will read.
+
+Whatever the server sends, one request ends: within the client's total
+deadline, after `max_new_tokens` tokens (a server that ignores the limit is
+cut off there), after a bounded number of empty events, and an event of the
+wrong shape is one clear RemoteError, not a Python exception.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from lsp_server.prompts.text import cut_at_stop
 
 # Below this many prompt tokens a suggestion is not worth asking for.
 MIN_PROMPT_TOKENS = 16
+# Events without text or id (keep-alive-like) tolerated per answer, beyond the tokens.
+EMPTY_EVENTS = 64
 
 
 @dataclass(frozen=True)
@@ -104,9 +111,18 @@ class RemoteEngine:
         start = time.perf_counter()
         text, steps, prompt_tokens, reason = "", 0, 0, ""
         stops = prompt.stop_strings
+        deadline = self.client.deadline()
+        events = 0
         try:
-            with closing(self._stream(request, cancel)) as pieces:
+            with closing(self._stream(request, cancel, deadline)) as pieces:
                 for piece in pieces:
+                    _check(piece, self.client.say)
+                    events += 1
+                    if steps >= request.max_new_tokens or events > (
+                        request.max_new_tokens + EMPTY_EVENTS
+                    ):
+                        reason = "length"  # the server ignored max_new_tokens: stop reading
+                        break
                     prompt_tokens = piece.prompt_tokens or prompt_tokens
                     if piece.token_id is not None and (
                         piece.special or piece.token_id in prompt.stop_ids
@@ -150,7 +166,9 @@ class RemoteEngine:
     def _fetch_served(self) -> ServedModel:
         raise NotImplementedError
 
-    def _stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[Piece]:
+    def _stream(
+        self, request: GenerationRequest, cancel: threading.Event, deadline: float
+    ) -> Iterator[Piece]:
         raise NotImplementedError
 
     def _stops_to_send(self, stops: tuple[str, ...]) -> list[str]:
@@ -174,3 +192,16 @@ def _settled(text: str, stops: tuple[str, ...]) -> str:
         if any(s.startswith(tail) and s != tail for s in stops):
             return text[:-cut]
     return text
+
+
+def _check(piece: Piece, say) -> None:
+    """A piece built from a server's event must have the types the loop relies on."""
+    ok = (
+        isinstance(piece.text, str)
+        and (piece.token_id is None or type(piece.token_id) is int)
+        and isinstance(piece.special, bool)
+        and (piece.finish is None or isinstance(piece.finish, str))
+        and type(piece.prompt_tokens) is int
+    )
+    if not ok:
+        raise say.malformed("an event with fields of the wrong type")

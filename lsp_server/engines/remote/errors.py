@@ -41,6 +41,7 @@ class Wording:
     token: str = field(repr=False)
     connect_timeout: float
     read_timeout: float
+    total_timeout: float = 20.0
 
     def scrub(self, text: str) -> str:
         return text.replace(self.token, "***") if self.token else text
@@ -77,6 +78,18 @@ class Wording:
                 f"{self.read_timeout:g} s; it may be overloaded."
             )
         return self.dropped()
+
+    def deadline(self) -> RemoteError:
+        return RemoteError(
+            f"The {self.engine} server at {self.url} did not finish an answer within "
+            f"{self.total_timeout:g} s (codellamaLsp.remoteDeadline); it may be overloaded."
+        )
+
+    def malformed(self, what: str) -> RemoteError:
+        return RemoteError(
+            f"The {self.engine} server at {self.url} sent a malformed answer ({what}): is "
+            "codellamaLsp.engine the right kind (tgi or openai) for it?"
+        )
 
     def dropped(self) -> RemoteError:
         return RemoteError(

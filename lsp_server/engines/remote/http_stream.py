@@ -6,7 +6,10 @@ Streaming matters twice: the engine can stop as soon as the text is good
 enough, and closing the stream is how a cancelled completion stops the
 server's work (TGI and vLLM abort a request whose client went away). A read
 blocked on the socket cannot see a `threading.Event`, so a small watcher
-thread shuts the socket down once `cancel` is set.
+thread shuts the socket down once `cancel` is set, or once the request's
+total deadline has passed: keep-alive comments, empty tokens or a drip of
+bytes cannot hold the one worker thread past it. Reads are capped in bytes
+(`MAX_STREAM_BYTES`, `MAX_LINE`), so a 100 MB answer is refused, not held.
 
 Every failure becomes a `RemoteError` worded by `remote_errors`; the API
 token is sent only in the Authorization header.
@@ -20,17 +23,21 @@ import re
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
 from lsp_server.engines.remote.errors import RETRY_STATUSES, Cancelled, RemoteError, Wording
+from lsp_server.redaction import add_secret
 
 # How a kept-alive connection that the server has closed fails on reuse.
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 _MAX_ERROR_BODY = 64 * 1024
 _WATCH_INTERVAL = 0.02  # seconds between the watcher's looks at a finished request
+MAX_STREAM_BYTES = 8 * 1024 * 1024  # one answer: far above maxNewTokens=1024 with details
+MAX_LINE = 1024 * 1024
 
 
 class HttpStream:
@@ -46,6 +53,7 @@ class HttpStream:
         retries: int = 2,
         backoff: float = 0.25,
         max_backoff: float = 2.0,
+        total_timeout: float = 20.0,
     ) -> None:
         parts = urlsplit(base_url.strip())
         try:
@@ -57,6 +65,12 @@ class HttpStream:
             raise RemoteError(
                 f"codellamaLsp.endpoint must be an http:// or https:// URL, got {shown!r}"
             )
+        add_secret(token)
+        if re.fullmatch(r"[!-~]*", token) is None:  # CR, LF, spaces, non-ASCII: header injection
+            raise RemoteError(
+                "The API token (codellamaLsp.apiToken or CODELLAMA_LSP_API_TOKEN) may hold "
+                "only printable ASCII without spaces; it is sent in an HTTP header."
+            )
         self.engine = engine
         self._https = parts.scheme == "https"
         self._host = parts.hostname
@@ -66,7 +80,10 @@ class HttpStream:
         # Shown in messages: no user info, no query, never the token.
         self.url = f"{parts.scheme}://{host}:{self._port}{self._base_path}"
         self._token = token
-        self.say = Wording(engine, self.url, self._base_path, token, connect_timeout, read_timeout)
+        self.say = Wording(
+            engine, self.url, self._base_path, token, connect_timeout, read_timeout, total_timeout
+        )
+        self.total_timeout = total_timeout
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.retries = retries
@@ -81,11 +98,19 @@ class HttpStream:
     # -- public ---------------------------------------------------------------
 
     def get_json(self, path: str, cancel: threading.Event | None = None) -> Any:
-        """GET `path` and parse its JSON body."""
+        """GET `path` and parse its JSON body (within `total_timeout`)."""
         return self._json("GET", path, None, cancel)
 
+    def deadline(self) -> float:
+        """A request's end, on `time.monotonic()`'s clock."""
+        return time.monotonic() + self.total_timeout
+
     def stream(
-        self, path: str, body: dict, cancel: threading.Event | None = None
+        self,
+        path: str,
+        body: dict,
+        cancel: threading.Event | None = None,
+        deadline: float | None = None,
     ) -> Iterator[dict]:
         """POST `body` and yield each server-sent event's JSON data.
 
@@ -94,11 +119,11 @@ class HttpStream:
         connection if the caller stops early (which stops the server's work).
         """
         cancel = cancel or threading.Event()
-        with _Watch(cancel) as watch:
+        with _Watch(cancel, deadline or self.deadline()) as watch:
             conn, resp = self._open("POST", path, body, watch, accept="text/event-stream")
             finished = False
             try:
-                for data in self._events(resp, cancel):
+                for data in self._events(resp, watch):
                     if data == "[DONE]":
                         break
                     yield self._event_json(data)
@@ -106,9 +131,9 @@ class HttpStream:
             except Cancelled:
                 raise
             except TimeoutError as exc:
-                raise self._failed(cancel, "timeout") from exc
+                raise self._failed(watch, "timeout") from exc
             except (OSError, http.client.HTTPException) as exc:
-                raise self._failed(cancel, "dropped") from exc
+                raise self._failed(watch, "dropped") from exc
             finally:
                 if finished and not cancel.is_set():
                     self._release(conn)
@@ -125,16 +150,19 @@ class HttpStream:
 
     def _json(self, method: str, path: str, body: dict | None, cancel) -> Any:
         cancel = cancel or threading.Event()
-        with _Watch(cancel) as watch:
+        with _Watch(cancel, self.deadline()) as watch:
             conn, resp = self._open(method, path, body, watch, accept="application/json")
             try:
-                raw = resp.read()
+                raw = resp.read(MAX_STREAM_BYTES + 1)
             except TimeoutError as exc:
                 conn.close()
-                raise self._failed(cancel, "timeout") from exc
+                raise self._failed(watch, "timeout") from exc
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
-                raise self._failed(cancel, "dropped") from exc
+                raise self._failed(watch, "dropped") from exc
+            if len(raw) > MAX_STREAM_BYTES:
+                conn.close()
+                raise self.say.malformed(f"an answer to {path} over {MAX_STREAM_BYTES} bytes")
         if resp.will_close:
             conn.close()
         else:
@@ -162,11 +190,13 @@ class HttpStream:
             watch.conn = conn
             try:
                 if conn.sock is None:
-                    self._connect(conn)
+                    self._connect(conn, watch.left())
                 conn.request(method, target, body=payload, headers=headers)
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
+                if watch.expired:
+                    raise self.say.deadline() from None
                 if cancel.is_set():
                     raise Cancelled from None
                 if reused and isinstance(exc, _STALE):  # a kept-alive connection gone idle
@@ -179,16 +209,21 @@ class HttpStream:
             if resp.status in RETRY_STATUSES and attempt < self.retries:
                 delay = self._delay(attempt, resp.getheader("Retry-After"))
                 attempt += 1
+                if delay >= watch.left():
+                    raise self.say.deadline()
                 if cancel.wait(delay):
                     raise Cancelled
                 continue
             raise self.say.http_error(resp.status, path, raw, attempt + 1)
 
-    def _failed(self, cancel: threading.Event, what: str) -> Exception:
+    def _failed(self, watch: _Watch, what: str) -> Exception:
         """The error for an answer that stopped: ours if we cancelled it."""
-        return Cancelled() if cancel.is_set() else self.say.after_start(what)
+        if watch.expired:
+            return self.say.deadline()
+        return Cancelled() if watch.cancel.is_set() else self.say.after_start(what)
 
-    def _connect(self, conn: http.client.HTTPConnection) -> None:
+    def _connect(self, conn: http.client.HTTPConnection, left: float) -> None:
+        conn.timeout = max(0.05, min(self.connect_timeout, left))
         conn.connect()
         conn.sock.settimeout(self.read_timeout)
         with suppress(OSError):  # requests go out in one write; never wait on Nagle
@@ -224,19 +259,30 @@ class HttpStream:
 
     # -- server-sent events ---------------------------------------------------
 
-    def _events(self, resp: http.client.HTTPResponse, cancel) -> Iterator[str]:
+    def _events(self, resp: http.client.HTTPResponse, watch: _Watch) -> Iterator[str]:
         """The `data` of each event; raises RemoteError for `event: error`."""
         data: list[str] = []
         kind = ""
+        total = 0
         while True:
-            raw = resp.readline()
-            if cancel.is_set():
+            raw = resp.readline(MAX_LINE + 1)
+            if watch.expired:
+                raise self.say.deadline()
+            if watch.cancel.is_set():
                 raise Cancelled
             if not raw:
                 if data:
                     yield "\n".join(data)
                 return
-            line = raw.decode("utf-8").rstrip("\r\n")
+            total += len(raw)
+            if total > MAX_STREAM_BYTES:
+                raise self.say.malformed(f"more than {MAX_STREAM_BYTES // 2**20} MB in one answer")
+            if len(raw) > MAX_LINE:
+                raise self.say.malformed(f"a line over {MAX_LINE // 2**20} MB")
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                raise self.say.malformed("bytes that are not UTF-8") from None
             if not line:
                 if data:
                     joined = "\n".join(data)
@@ -281,8 +327,10 @@ class _Watch:
     thread per request: `_open` points it at each connection it tries.
     """
 
-    def __init__(self, cancel: threading.Event) -> None:
+    def __init__(self, cancel: threading.Event, deadline: float) -> None:
         self.cancel = cancel
+        self.deadline = deadline
+        self.expired = False
         self.conn: http.client.HTTPConnection | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cancel-watch", daemon=True)
@@ -294,9 +342,14 @@ class _Watch:
     def __exit__(self, *exc: object) -> None:
         self._done.set()
 
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
     def _run(self) -> None:
         while not self._done.is_set():
-            if self.cancel.wait(_WATCH_INTERVAL):
+            if self.left() <= 0:
+                self.expired = True
+            if self.cancel.wait(_WATCH_INTERVAL) or self.expired:
                 conn = self.conn
                 if not self._done.is_set() and conn is not None and conn.sock is not None:
                     with suppress(OSError):  # already closed

@@ -70,20 +70,26 @@ class OpenAIEngine(RemoteEngine):
             body["stop"] = stops
         return body
 
-    def _stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[Piece]:
+    def _stream(
+        self, request: GenerationRequest, cancel: threading.Event, deadline: float
+    ) -> Iterator[Piece]:
         path = f"{self._v1}/completions"
-        events = self.client.stream(path, self.request_body(request), cancel)
+        events = self.client.stream(path, self.request_body(request), cancel, deadline)
         try:
             first = next(events, None)
         except RemoteError as exc:
             if not (self._prompt_as_list and exc.status in (400, 422) and "prompt" in str(exc)):
                 raise
             self._prompt_as_list = False  # e.g. Ollama: `prompt` must be a string
-            events = self.client.stream(path, self.request_body(request), cancel)
+            events = self.client.stream(path, self.request_body(request), cancel, deadline)
             first = next(events, None)
         with closing(events):
             if first is not None:
-                yield from (_piece(e) for e in _chain(first, events))
+                for event in _chain(first, events):
+                    try:
+                        yield _piece(event)
+                    except (AttributeError, TypeError, IndexError, KeyError):
+                        raise self.client.say.malformed("an event of the wrong shape") from None
 
 
 def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:

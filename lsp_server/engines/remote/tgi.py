@@ -56,12 +56,17 @@ class TgiEngine(RemoteEngine):
                 params["top_p"] = request.top_p
         return {"inputs": request.prompt.text, "parameters": params}
 
-    def _stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[Piece]:
-        events = self.client.stream("/generate_stream", self.request_body(request), cancel)
+    def _stream(
+        self, request: GenerationRequest, cancel: threading.Event, deadline: float
+    ) -> Iterator[Piece]:
+        body = self.request_body(request)
+        events = self.client.stream("/generate_stream", body, cancel, deadline)
         with closing(events):
             for event in events:
                 token = event.get("token") or {}
                 details = event.get("details") or {}
+                if not isinstance(token, dict) or not isinstance(details, dict):
+                    raise self.client.say.malformed("an event whose token is not an object")
                 yield Piece(
                     text=token.get("text") or "",
                     token_id=token.get("id"),

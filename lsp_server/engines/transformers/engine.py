@@ -28,11 +28,16 @@ from lsp_server.engines.transformers.compiler import (
     compile_wanted,
     default_backend,
 )
+from lsp_server.engines.transformers.drafting import Drafter, DraftLength, accepted
 from lsp_server.engines.transformers.growing_cache import cache_nbytes, new_cache
 from lsp_server.engines.transformers.healing import Healer, HealingLookup
 from lsp_server.engines.transformers.kv_store import CachedPrompt, KVStore, common_prefix_len, crop
 from lsp_server.engines.transformers.loader import LoadedModel
-from lsp_server.engines.transformers.static_runner import StaticRunner, static_cache_bytes
+from lsp_server.engines.transformers.static_runner import (
+    CHUNK,
+    StaticRunner,
+    static_cache_bytes,
+)
 from lsp_server.generation import EngineError, GenerationRequest, GenerationResult
 from lsp_server.prompts.healing import strip_healed
 
@@ -42,6 +47,7 @@ DEFAULT_CACHE_MB = {"cuda": 4096, "cpu": 512}
 # Prefill pieces: a cancel is noticed between them. Big enough that splitting
 # costs nothing measurable (CPU) or few kernel launches (CUDA, eager).
 PREFILL_PIECE = {"cuda": 512, "cpu": 256}
+MAX_DRAFT = CHUNK - 1  # the `draftTokens` maximum: a verification fits the static chunk
 
 
 class TransformersEngine:
@@ -82,6 +88,7 @@ class TransformersEngine:
         # token) ends a generation: none may ever be decoded into a suggestion.
         self.control_ids = self.tokenizer.control_ids()
         self._healing = HealingLookup(self.tokenizer, excluded=self.control_ids)
+        self.draft_length = DraftLength()  # adapted across requests
 
     # -- the decode loop -------------------------------------------------------
 
@@ -145,38 +152,63 @@ class TransformersEngine:
         out = result.token_ids
         choose = _sampler(request.temperature, request.top_p)
         heal = self._healer(request.prompt.heal)  # HEALING hook (1/3): see healing.py
-        while True:
-            if heal is not None and not heal.done:
-                logits = heal.mask(logits)  # HEALING hook (2/3): only tokens that re-write it
-            token = choose(logits)
-            result.steps += 1
-            cancel.steps = result.steps  # type: ignore[attr-defined]  # for cancel-lag stats
-            if token in stops:
-                result.stop_reason = "eot" if token == self.tokenizer.tokens.eot else "eos"
-                return
-            if token in self.control_ids or token >= self.tokenizer.vocab_size:
-                result.stop_reason = "control"
-                return
-            out.append(token)
-            healing = heal is not None and not heal.done
-            if healing:
-                heal.advance(token)  # HEALING hook (3/3): its tokens do not count
-            if (
-                not healing
-                and request.should_stop is not None
-                and request.should_stop(
-                    strip_healed(self.tokenizer.decode_infilling(out), request.prompt.heal)
+        drafter = self._drafter(request, ids)  # None: one token per step
+        chosen, seen = [choose(_healed(heal, logits))], 0  # decided by the last forward; all
+        try:
+            while True:
+                result.steps += 1  # forwards whose logits were used: prefill, then decode
+                cancel.steps = result.steps  # type: ignore[attr-defined]  # for cancel-lag stats
+                for token in chosen:
+                    seen += 1
+                    if token in stops:
+                        result.stop_reason = "eot" if token == self.tokenizer.tokens.eot else "eos"
+                        return
+                    if token in self.control_ids or token >= self.tokenizer.vocab_size:
+                        result.stop_reason = "control"  # never decoded into a suggestion
+                        return
+                    out.append(token)
+                    healing = heal is not None and not heal.done
+                    if healing:
+                        heal.advance(token)  # HEALING hook (2/3): its tokens do not count
+                    elif request.should_stop is not None and request.should_stop(
+                        strip_healed(self.tokenizer.decode_infilling(out), request.prompt.heal)
+                    ):
+                        result.stop_reason = "stop"
+                        return
+                    if len(out) >= request.max_new_tokens + (heal.steps if heal else 0):
+                        result.stop_reason = "length"
+                        return
+                if cancel.is_set():
+                    result.stop_reason = "cancelled"
+                    return
+                # -- drafting hook (drafting.py): verify a draft in one forward ----------
+                # (a logits constraint such as token healing's must not draft: draft = [])
+                healing = heal is not None and not heal.done
+                draft = (
+                    drafter.propose(out, session.room())
+                    if drafter is not None and not healing
+                    else []
                 )
-            ):
-                result.stop_reason = "stop"
-                return
-            if len(out) >= request.max_new_tokens + (heal.steps if heal is not None else 0):
-                result.stop_reason = "length"
-                return
-            if cancel.is_set():
-                result.stop_reason = "cancelled"
-                return
-            logits = session.step(token)
+                if draft:
+                    chosen = accepted(session.verify([out[-1], *draft]), draft)
+                    session.truncate(len(ids) + len(out) + len(chosen) - 1)  # roll back
+                    drafter.update(len(draft), len(chosen) - 1)
+                    result.drafted += len(draft)
+                    result.accepted += len(chosen) - 1
+                    continue
+                # -- end of drafting hook -------------------------------------------------
+                # HEALING hook (3/3): only tokens that re-write the removed text
+                chosen = [choose(_healed(heal, session.step(out[-1])))]
+        finally:
+            # Hold what step-by-step decoding would: the prompt and every token
+            # decided but the last (this cuts off rejected and unused draft tokens).
+            session.truncate(len(ids) + seen - 1)
+
+    def _drafter(self, request: GenerationRequest, ids: list[int]) -> Drafter | None:
+        """Prompt-lookup drafting for this request, or None (off, or sampling)."""
+        if request.draft_tokens <= 0 or request.temperature > 0:
+            return None
+        return Drafter(ids, request.draft_tokens, self.draft_length, request.max_new_tokens)
 
     def _healer(self, removed: str) -> Healer | None:
         """Healing state for one generation (the vocabulary lookup is built once, at load)."""
@@ -203,18 +235,24 @@ class TransformersEngine:
             return False
 
         def build() -> StaticRunner:
-            need = static_cache_bytes(self.model.config, self.max_len, self.model.dtype)
+            if self._closed:
+                raise _Closed("the model was replaced before compiling started")
+            need = static_cache_bytes(self.model.config, self.max_len + CHUNK, self.model.dtype)
             if need > self.cache_bytes:
                 raise MemoryError(
                     f"a static cache of {self.max_len} tokens needs {need >> 20} MB, more than "
                     f"kvCacheMaxMB ({self.cache_bytes >> 20}); raise it or lower contextWindow"
                 )
             forward = compile_forward(self.model, self.device.type, self.compile_backend)
+            if self._closed:
+                raise _Closed("the model was replaced while compiling")
             runner = StaticRunner(self.model, self.max_len, forward=forward, **self._runner_args())
             runner.warm_up()
             return runner
 
         def finished(runner: StaticRunner | None, message: str) -> None:
+            if self._closed:
+                runner, message = None, "not compiled: the model was replaced"
             self.compile_message = message
             if runner is not None:
                 self.use_static(runner)
@@ -230,10 +268,10 @@ class TransformersEngine:
 
         The caches kept so far are dropped: the static path keeps its own copies.
         """
+        if self._closed:  # a compile that finished after the model was replaced
+            raise _Closed("the model was replaced: no static cache for it")
         runner = runner or StaticRunner(self.model, self.max_len, **self._runner_args())
         runner.allocate()
-        if self._closed:
-            return runner  # a compile that finished after the model was replaced
         self.kv = KVStore(max(self.cache_bytes - runner.nbytes(), 0))
         self._static = runner  # one assignment: the worker sees old or new, never half
         return runner
@@ -256,15 +294,23 @@ class TransformersEngine:
             self._static.forget(key)
 
     def close(self) -> None:
+        """Drop every reference to the model and its caches (a reload frees them first).
+
+        A background compile sees `_closed` and stops before allocating anything.
+        """
         self._closed = True
         self.kv.clear()
         self._static = None
+        self.model = None  # type: ignore[assignment]
+        self.loaded = None  # type: ignore[assignment]
 
-    def _forward(self, ids: list[int], cache: Any) -> torch.Tensor:
-        """Logits after `ids` on a dynamic cache."""
+    def _forward(self, ids: list[int], cache: Any, keep: int = 0) -> torch.Tensor:
+        """Logits after `ids` on a dynamic cache: after the last id, or after each of
+        the last `keep` ids."""
         tensor = torch.tensor([ids], dtype=torch.long, device=self.device)
-        kwargs = {self._cache_kwarg: cache, "use_cache": True, "logits_to_keep": 1}
-        return self.model(input_ids=tensor, **kwargs).logits[0, -1]
+        kwargs = {self._cache_kwarg: cache, "use_cache": True, "logits_to_keep": keep or 1}
+        logits = self.model(input_ids=tensor, **kwargs).logits[0]
+        return logits if keep else logits[-1]
 
 
 class _Session:
@@ -274,6 +320,9 @@ class _Session:
 
     def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None: ...
     def step(self, token: int) -> torch.Tensor: ...
+    def verify(self, tokens: list[int]) -> torch.Tensor: ...  # logits after each token
+    def room(self) -> int: ...  # most draft tokens one `verify` can take now
+    def truncate(self, n: int) -> None: ...  # hold the first `n` positions only
     def keep(self, key: str | None) -> None: ...
     def abandon(self) -> None: ...
 
@@ -308,6 +357,19 @@ class _DynamicSession(_Session):
         logits = self.engine._forward([token], self.cache)
         self.held.append(token)
         return logits
+
+    def verify(self, tokens: list[int]) -> torch.Tensor:
+        logits = self.engine._forward(tokens, self.cache, keep=len(tokens))
+        self.held.extend(tokens)
+        return logits
+
+    def room(self) -> int:
+        return MAX_DRAFT
+
+    def truncate(self, n: int) -> None:
+        if n < len(self.held):
+            del self.held[n:]
+            crop(self.cache, n)
 
     def keep(self, key: str | None) -> None:
         if key is not None and self.held:
@@ -345,12 +407,31 @@ class _StaticSession(_Session):
         except Exception as exc:
             raise _StaticPathError() from exc
 
+    def verify(self, tokens: list[int]) -> torch.Tensor:
+        try:
+            return self.runner.verify(tokens)
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except Exception as exc:
+            raise _StaticPathError() from exc
+
+    def room(self) -> int:
+        return self.runner.verify_room()
+
+    def truncate(self, n: int) -> None:
+        del self.runner.ids[n:]
+
     def keep(self, key: str | None) -> None:
         if key is None:
             self.runner.owner, self.runner.ids = None, []
 
     def abandon(self) -> None:
         self.runner.owner, self.runner.ids = None, []
+
+
+def _healed(heal: Healer | None, logits: torch.Tensor) -> torch.Tensor:
+    """The logits token healing allows (all of them once it is done)."""
+    return heal.mask(logits) if heal is not None and not heal.done else logits
 
 
 def _sampler(temperature: float, top_p: float):
@@ -368,3 +449,7 @@ def _sampler(temperature: float, top_p: float):
         return int(torch.multinomial(probs, 1))
 
     return sample
+
+
+class _Closed(RuntimeError):
+    """The engine was closed (its model replaced) while compiling."""

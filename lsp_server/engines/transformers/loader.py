@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
 
@@ -38,18 +41,37 @@ class LoadedModel:
     max_positions: int
 
 
+# Device files a GPU driver creates (NVIDIA, WSL's GPU bridge, AMD ROCm).
+_GPU_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/dxg", "/dev/kfd")
+
+
+def gpu_driver_present() -> bool:
+    """False only where no GPU driver can be found (Linux): then CUDA cannot be available.
+
+    Lets `codellama-lsp prompt` skip importing torch (seconds) on such machines.
+    The server still asks torch itself (`cuda_available`): the call also sets up
+    state that torch.compile relies on later.
+    """
+    if sys.platform != "linux":
+        return True
+    return any(os.path.exists(p) for p in _GPU_DRIVER_FILES)
+
+
 def cuda_available() -> bool:
     import torch
 
     return torch.cuda.is_available()
 
 
-def resolve_model(model: str, device: str = "auto") -> tuple[str, str]:
-    """(model path or hub id, why it was chosen) for the `model` setting."""
+def resolve_model(model: str, device: str = "auto", cuda: bool | None = None) -> tuple[str, str]:
+    """(model path or hub id, why it was chosen) for the `model` setting.
+
+    `cuda` is whether CUDA is available when the caller already knows (None: ask torch).
+    """
     if model == "bundled":
         return str(BUNDLED_MODEL), "the bundled tiny model (setting model=bundled)"
     if model == "auto":
-        if device != "cpu" and cuda_available():
+        if device != "cpu" and (cuda_available() if cuda is None else cuda):
             return DEFAULT_GPU_MODEL, "Code Llama 7B, because CUDA is available (model=auto)"
         return str(BUNDLED_MODEL), (
             "the bundled tiny model, because no CUDA GPU was found (model=auto); "
@@ -173,17 +195,43 @@ def _tokenizer_file(model: str, local: Path | None) -> str:
 
 
 def _hub_file(model: str, name: str) -> str:
-    """A file of a hub model: the local cache first, then one download."""
-    from huggingface_hub import hf_hub_download
+    """A file of a hub model: the local cache first, then one download.
+
+    When the hub cannot be reached (offline mode, or no connection to it within
+    a few seconds) this fails at once with one message, instead of the hub
+    client's minute of retries.
+    """
+    from huggingface_hub import constants, hf_hub_download
 
     try:
         return hf_hub_download(model, name, local_files_only=True)
     except Exception:
         pass
+    if constants.HF_HUB_OFFLINE or not _hub_reachable(constants.ENDPOINT):
+        raise ModelLoadError(
+            f"Could not load model '{model}': it is not in the local Hugging Face cache and "
+            f"{constants.ENDPOINT} cannot be reached (offline?). Download it once on a "
+            f"connected machine (hf download {model}) or set codellamaLsp.model to a local "
+            "directory or 'bundled'."
+        )
     try:
         return hf_hub_download(model, name)
     except Exception as exc:  # network, auth, missing repo: all need the same advice
         raise ModelLoadError(_explain_os_error(model, exc)) from exc
+
+
+def _hub_reachable(endpoint: str, timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the hub opens (assumed yes behind a proxy: it may)."""
+    proxies = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy")
+    if any(os.environ.get(name) for name in proxies):
+        return True
+    url = urlsplit(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def _check_fim_support(model: str, config: dict | None) -> None:
@@ -219,7 +267,8 @@ def _quantization_config(quantization: str, device: str) -> Any:
         from transformers import BitsAndBytesConfig
     except ImportError as exc:
         raise ModelLoadError(
-            "quantization needs bitsandbytes: pip install 'codellama-lsp[quant]'"
+            "quantization needs bitsandbytes: pip install bitsandbytes (or, in a checkout, "
+            "pip install '.[quant]')"
         ) from exc
     import torch
 
@@ -233,6 +282,6 @@ def _quantization_config(quantization: str, device: str) -> Any:
 def _explain_os_error(model: str, exc: Exception) -> str:
     return (
         f"Could not load model '{model}': {str(exc).splitlines()[0] if str(exc) else exc!r}. "
-        "If this machine is offline, download the model once (huggingface-cli download "
+        "If this machine is offline, download the model once (hf download "
         f"{model}) or set codellamaLsp.model to a local directory or 'bundled'."
     )

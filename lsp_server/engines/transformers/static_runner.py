@@ -1,7 +1,8 @@
 """One preallocated KV cache with fixed-shape forwards, for CUDA graphs.
 
-Eager decoding on a GPU is bound by Python and kernel launches (DESIGN.md:
-29.6 ms/token for 7B where the bandwidth floor is ~3.2). A static cache
+Eager decoding on a GPU is bound by Python and kernel launches
+(docs/design.md, "GPU figures": 29.6 ms/token for 7B where the bandwidth
+floor is ~3.2). A static cache
 gives every decode step the same shapes and addresses, so `torch.compile`
 can replay it as a CUDA graph. Two shapes are compiled: one token (decode)
 and a chunk of `chunk` tokens (the few tokens a keystroke adds); a chunk is
@@ -29,6 +30,7 @@ import torch
 from lsp_server.engines.transformers.kv_store import CachedPrompt, KVStore
 
 BULK = 512  # eager prefill piece: cancellable between pieces
+CHUNK = 16  # the compiled multi-token shape: a keystroke's few new ids, or a draft to verify
 
 
 class StaticRunner:
@@ -36,7 +38,7 @@ class StaticRunner:
         self,
         model: Any,
         max_len: int,
-        chunk: int = 16,
+        chunk: int = CHUNK,
         forward: Callable[..., Any] | None = None,
         cache_kwarg: str = "cache",
     ) -> None:
@@ -49,7 +51,9 @@ class StaticRunner:
         self._forward = forward or model.forward
         self.device = next(model.parameters()).device
         self.cache_kwarg = cache_kwarg
-        self.cache = StaticCache(config=model.config, max_cache_len=max_len)
+        # `chunk` spare positions: a padded verification of drafts near the end of
+        # the usable `max_len` still fits (the padding is written, never attended).
+        self.cache = StaticCache(config=model.config, max_cache_len=max_len + chunk)
         self._length = 0  # mirrors the layers' cumulative_length (no device read)
         self.ids: list[int] = []  # what positions [0, len(ids)) of the cache hold
         self.owner: str | None = None
@@ -117,6 +121,26 @@ class StaticRunner:
         logits = self._call(tensor, 1).logits[0, -1].clone()
         self.ids.append(token)
         return logits
+
+    def verify(self, tokens: list[int]) -> torch.Tensor:
+        """Logits after each of `tokens` (a drafted step), in the chunk's shape.
+
+        Drafts reuse the compiled chunk graph: no extra shape to compile or
+        record. The caller drops rejected tokens from `ids`; the next forward
+        moves the write position back over them.
+        """
+        pos = len(self.ids)
+        self._set_length(pos)
+        padded = tokens + [tokens[-1]] * (self.chunk - len(tokens))
+        tensor = torch.tensor([padded], dtype=torch.long, device=self.device)
+        logits = self._call(tensor, 0).logits[0, : len(tokens)].clone()
+        self._set_length(pos + len(tokens))
+        self.ids.extend(tokens)
+        return logits
+
+    def verify_room(self) -> int:
+        """Most draft tokens a verification can take (the pending token comes first)."""
+        return self.chunk - 1 if len(self.ids) < self.max_len else 0
 
     def allocate(self) -> None:
         """Allocate the cache with an eager forward (outside any compiled graph)."""

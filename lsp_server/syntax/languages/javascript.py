@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from lsp_server.safe_read import read_regular_text
 from lsp_server.syntax.languages.spec import (
     LanguageSpec,
     UnitTestFile,
@@ -55,7 +56,10 @@ def test_file(root: Path, source: Path, doc, func, existing: str) -> UnitTestFil
         spec = f"./{stem}" if typed else f"./{source.name}"
         imports = f'import {{ {target} }} from "{spec}";\n'
     package = root / "package.json"
-    vitest = package.is_file() and "vitest" in package.read_text(errors="replace")
+    try:  # non-blocking and regular files only: a FIFO here must not hang the server
+        vitest = "vitest" in (read_regular_text(package) or "")
+    except OSError:
+        vitest = False
     if vitest:
         imports = 'import { describe, expect, test } from "vitest";\n' + imports
     bound = re.search(

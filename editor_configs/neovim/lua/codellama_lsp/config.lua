@@ -4,7 +4,8 @@
 local M = {}
 
 M.NAME = "codellama_lsp"
-M.INSTALL_COMMAND = "pip install codellama-lsp"
+-- Run in a checkout of the repository (not on PyPI yet; then: pipx install codellama-lsp).
+M.INSTALL_COMMAND = "pipx install ."
 
 ---@class codellama_lsp.Keymaps
 ---@field accept string|false       accept the whole suggestion (falls back to the key's usual action)

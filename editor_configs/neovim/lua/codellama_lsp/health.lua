@@ -28,7 +28,7 @@ function M.check()
   else
     health.error(
       ("Server %q not found on PATH"):format(exe),
-      { "Install it: " .. config_mod.INSTALL_COMMAND, "or set cmd = { '/full/path/to/codellama-lsp', 'serve' } in setup()" }
+      { "Install it from a checkout of the codellama-lsp repository: " .. config_mod.INSTALL_COMMAND, "or set cmd = { '/full/path/to/codellama-lsp', 'serve' } in setup()" }
     )
     return
   end

@@ -93,6 +93,20 @@ function M.update_settings(changes)
   end
 end
 
+--- Tell a reused server about this buffer's project: unit tests are written
+--- inside a workspace folder, and Neovim only names the first project's root.
+local function add_workspace_folder(client, root)
+  if type(root) ~= "string" or not client._add_workspace_folder then
+    return
+  end
+  for _, folder in ipairs(client.workspace_folders or {}) do
+    if folder.name == root then
+      return
+    end
+  end
+  client:_add_workspace_folder(root)
+end
+
 local function on_attach(bufnr)
   if M.native then
     vim.lsp.inline_completion.enable(M.config.auto_trigger, { bufnr = bufnr })
@@ -145,7 +159,7 @@ function M.setup(opts)
   inline.config = cfg
   if vim.fn.executable(cfg.cmd[1]) == 0 then
     vim.notify(
-      ("codellama_lsp: the server %q was not found. Install it with `%s`, or set cmd in setup()."):format(
+      ("codellama_lsp: the server %q was not found. Install it from a checkout of the codellama-lsp repository with `%s` (or `pip install .` in a virtualenv), or set cmd in setup()."):format(
         cfg.cmd[1],
         config_mod.INSTALL_COMMAND
       ),
@@ -158,6 +172,17 @@ function M.setup(opts)
   local capabilities = vim.lsp.protocol.make_client_capabilities()
   capabilities.textDocument.inlineCompletion = capabilities.textDocument.inlineCompletion
     or { dynamicRegistration = false }
+  -- Workspace edits, as Neovim 0.11 really applies them: it handles versioned
+  -- documentChanges (and refuses stale ones) without announcing them, but its
+  -- CreateFile with ignoreIfExists makes neither folder nor file, only a buffer.
+  -- Without "create" the server makes the new test file itself (never
+  -- overwriting) and sends a plain edit: the tests land in a real file.
+  local workspace_edit = capabilities.workspace.workspaceEdit or {}
+  workspace_edit.documentChanges = true
+  workspace_edit.resourceOperations = vim.tbl_filter(function(op)
+    return op ~= "create"
+  end, workspace_edit.resourceOperations or {})
+  capabilities.workspace.workspaceEdit = workspace_edit
   local settings = config_mod.server_settings(cfg)
   vim.lsp.config(NAME, vim.tbl_extend("force", cfg.lsp, {
     cmd = cfg.cmd,
@@ -166,7 +191,11 @@ function M.setup(opts)
     capabilities = capabilities,
     -- One server for every buffer and project: each server process loads the model.
     reuse_client = function(client, config)
-      return client.name == config.name and not client:is_stopped()
+      if client.name ~= config.name or client:is_stopped() then
+        return false
+      end
+      add_workspace_folder(client, config.root_dir)
+      return true
     end,
     on_init = function(client, result)
       if not cfg.completion_menu then

@@ -1,0 +1,240 @@
+"""Prompt-lookup drafting on the bundled model: the same greedy ids in fewer steps.
+
+Every comparison runs the server's prompts after random edits of a real
+Python file (tests/support/keystroke_edits.py), with drafting off as the reference.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from lsp_server.engines.transformers.drafting import DraftLength, PromptLookup, accepted
+from lsp_server.engines.transformers.engine import TransformersEngine
+from lsp_server.generation import GenerationRequest
+from tests.support.keystroke_edits import SOURCE, builder, edits, loaded, request
+
+__all__ = ["builder", "loaded"]  # fixtures
+
+NEW = 16  # long enough for several drafted steps per answer
+
+
+def run(engine, req: GenerationRequest, key: str | None, draft: int, **kw):
+    """Greedy generation of `req` with drafting up to `draft` tokens (0: off)."""
+    kw = {"max_new_tokens": req.max_new_tokens, "cache_key": key, "draft_tokens": draft, **kw}
+    return engine.generate(GenerationRequest(req.prompt, **kw), threading.Event())
+
+
+# -- the pieces ------------------------------------------------------------------------
+
+
+def test_lookup_proposes_what_followed_the_longest_most_recent_match():
+    # "7 8 9" occurs twice (followed by 1 2, then by 3 4); "6 7 8 9" once, followed by 5.
+    lookup = PromptLookup([6, 7, 8, 9, 5, 0, 7, 8, 9, 3, 4, 0])
+    lookup.extend([6, 7, 8, 9])
+    assert lookup.propose(3) == [5, 0, 7]
+    lookup = PromptLookup([7, 8, 9, 1, 2, 0, 7, 8, 9, 3, 4, 0])
+    lookup.extend([7, 8, 9])
+    assert lookup.propose(2) == [3, 4]  # equally long matches: the nearer one
+    assert lookup.propose(0) == []
+    assert PromptLookup([1, 2, 3]).propose(4) == []  # the tail alone is no match
+
+
+def test_draft_length_grows_while_accepted_and_shrinks_on_rejection():
+    length = DraftLength(k=4)
+    length.update(drafted=4, accepted=4, limit=8)
+    assert length.current(8) == 6
+    length.update(drafted=6, accepted=2, limit=8)
+    assert length.current(8) == 5 and length.current(3) == 3
+    for _ in range(10):
+        length.update(drafted=1, accepted=0, limit=8)
+    assert length.current(8) == 1  # never below one: a draft is still tried
+
+
+def test_accepted_is_the_greedy_prefix_plus_the_models_own_token():
+    logits = torch.zeros(4, 10)
+    for i, best in enumerate([5, 6, 2, 9]):
+        logits[i, best] = 1.0
+    assert accepted(logits, [5, 6, 7]) == [5, 6, 2]  # third rejected: greedy's 2 instead
+    assert accepted(logits, [5, 6, 2]) == [5, 6, 2, 9]  # all accepted, plus the bonus
+    assert accepted(logits, [1, 6, 2]) == [5]
+
+
+# -- exactness over random edits -------------------------------------------------------
+
+
+@pytest.mark.slow  # ~2.5 min on a shared 2-core machine
+def test_drafting_gives_identical_greedy_ids_over_200_edits(loaded, builder):
+    """Dynamic path, with KV reuse (growing caches in the store) and without."""
+    off, reusing, fresh = (TransformersEngine(loaded) for _ in range(3))
+    mismatches, steps_off, steps_on, drafted, kept = [], 0, 0, 0, 0
+    for i, (key, text, cursor) in enumerate(edits(seed=21, count=200, docs=2)):
+        req = request(builder, text, cursor, max_new_tokens=NEW)
+        want = run(off, req, None, 0)
+        with_reuse = run(reusing, req, key, 8)
+        without = run(fresh, req, None, 8)
+        assert without.reused_tokens == 0
+        for got in (with_reuse, without):
+            if got.token_ids != want.token_ids:
+                mismatches.append((i, got.token_ids, want.token_ids))
+        steps_off += want.steps
+        steps_on += with_reuse.steps
+        drafted += with_reuse.drafted
+        kept += with_reuse.accepted
+    assert mismatches == []
+    assert 0 < kept < drafted  # drafts were accepted and rejected
+    assert steps_on < steps_off
+
+
+@pytest.mark.slow  # ~2.5 min on a shared 2-core machine
+def test_drafting_on_the_static_cache_path_gives_identical_greedy_ids(loaded, builder):
+    """The CUDA-graph path's cache logic (verification in the chunk's shape), run eagerly."""
+    dynamic = TransformersEngine(loaded)
+    static = TransformersEngine(loaded, context_window=512)
+    static.use_static()
+    mismatches, drafted, kept = [], 0, 0
+    for i, (key, text, cursor) in enumerate(edits(seed=22, count=200, docs=2)):
+        req = request(builder, text, cursor, max_new_tokens=NEW)
+        want = run(dynamic, req, None, 0).token_ids
+        # Alternate reuse (the runner's cache, switched between documents) and none.
+        got = run(static, req, key if i % 2 else None, 8)
+        assert static.last_path == "static"
+        if got.token_ids != want:
+            mismatches.append((i, got.token_ids, want))
+        drafted += got.drafted
+        kept += got.accepted
+    assert mismatches == []
+    assert 0 < kept < drafted
+
+
+# -- the cache after a rejected draft ----------------------------------------------------
+
+
+class Scripted:
+    """A drafter proposing the true continuation's next `right` tokens, then `wrong` ones."""
+
+    def __init__(self, truth: list[int], right: int, wrong: int) -> None:
+        self.truth, self.right, self.wrong = truth, right, wrong
+        self.rounds = 0
+
+    def propose(self, out: list[int], room: int) -> list[int]:
+        self.rounds += 1
+        good = self.truth[len(out) : len(out) + self.right]
+        bad = [t + 1 for t in self.truth[len(out) + len(good) : len(out) + len(good) + self.wrong]]
+        return (good + bad)[:room]
+
+    def update(self, drafted: int, accepted: int) -> None:
+        pass
+
+
+def _kept_dynamic(engine: TransformersEngine, key: str) -> tuple[list[int], int, list]:
+    entry = engine.kv.take(key)
+    assert entry is not None
+    cache = entry.cache
+    tensors = [(x.keys, x.values) for x in cache.layers]
+    return entry.ids, cache.get_seq_length(), tensors
+
+
+@pytest.mark.parametrize(
+    ("right", "wrong", "new", "stop_after"),
+    [
+        (2, 3, NEW, None),  # partial acceptance every round
+        (0, 4, NEW, None),  # everything rejected
+        (6, 0, 5, None),  # stops for length inside an accepted draft
+        (6, 0, NEW, 3),  # the filters stop it inside an accepted draft
+    ],
+)
+def test_a_rejected_draft_leaves_the_cache_as_step_by_step_decoding(
+    loaded, builder, right, wrong, new, stop_after
+):
+    req = request(builder, SOURCE, len(SOURCE) // 2, max_new_tokens=new)
+    stop = (lambda text: len(loaded.tokenizer.encode(text)) >= stop_after) if stop_after else None
+    plain = TransformersEngine(loaded)
+    want = run(plain, req, "doc", 0, should_stop=stop)
+    truth = run(TransformersEngine(loaded), req, None, 0, max_new_tokens=new + 8).token_ids
+
+    drafting = TransformersEngine(loaded)
+    scripted = Scripted(truth, right, wrong)
+    drafting._drafter = lambda request, ids: scripted  # type: ignore[method-assign]
+    got = run(drafting, req, "doc", 8, should_stop=stop)
+    assert got.token_ids == want.token_ids and got.stop_reason == want.stop_reason
+    assert got.drafted > 0 and got.accepted <= right * scripted.rounds
+    if wrong:
+        assert got.accepted < got.drafted
+    else:
+        assert got.steps < want.steps
+
+    ids_want, len_want, tensors_want = _kept_dynamic(plain, "doc")
+    ids_got, len_got, tensors_got = _kept_dynamic(drafting, "doc")
+    assert ids_got == ids_want and len_got == len_want == len(ids_want)
+    for (k1, v1), (k2, v2) in zip(tensors_got, tensors_want, strict=True):
+        assert k1.shape == k2.shape and v1.shape == v2.shape
+        # Batched and one-at-a-time forwards agree up to float rounding.
+        assert torch.allclose(k1, k2, atol=1e-4) and torch.allclose(v1, v2, atol=1e-4)
+
+
+def test_a_rejected_draft_on_the_static_path_keeps_the_step_by_step_ids(loaded, builder):
+    req = request(builder, SOURCE, len(SOURCE) // 2, max_new_tokens=NEW)
+    truth = run(TransformersEngine(loaded), req, None, 0, max_new_tokens=NEW + 8).token_ids
+    engines = [TransformersEngine(loaded, context_window=512) for _ in range(2)]
+    runners = [engine.use_static() for engine in engines]
+    engines[1]._drafter = lambda request, ids: Scripted(truth, 2, 3)  # type: ignore[method-assign]
+    results = [run(engine, req, "doc", 8) for engine in engines]
+    assert results[0].token_ids == results[1].token_ids == truth[:NEW]
+    assert results[1].accepted < results[1].drafted
+    assert runners[0].ids == runners[1].ids == req.prompt.ids + truth[: NEW - 1]
+    kept = [runner.snapshot().cache for runner in runners]
+    for (k1, v1), (k2, v2) in zip(*kept, strict=True):
+        assert torch.allclose(k1, k2, atol=1e-4) and torch.allclose(v1, v2, atol=1e-4)
+    # The next keystroke reuses it and still answers as from scratch.
+    again = run(engines[1], req, "doc", 8)
+    assert again.reused_tokens == len(req.prompt.ids) - 1 and again.token_ids == truth[:NEW]
+
+
+def test_the_static_path_drafts_up_to_the_end_of_its_cache(loaded, builder):
+    """A prompt that fills the static cache but for the answer: drafts still verify
+    (the padded chunk writes into spare room past the usable length)."""
+    req = request(builder, SOURCE, len(SOURCE) // 2, max_new_tokens=NEW)
+    engine = TransformersEngine(loaded, context_window=len(req.prompt.ids) + NEW)
+    runner = engine.use_static()
+    got = run(engine, req, "doc", 8)
+    assert engine.last_path == "static" and got.drafted > 0
+    assert len(runner.ids) == engine.max_len - 1 and runner.verify_room() == runner.chunk - 1
+    assert got.token_ids == run(TransformersEngine(loaded), req, None, 0).token_ids
+
+
+# -- cancel and sampling ---------------------------------------------------------------
+
+
+def test_cancel_lands_within_one_verification_step(loaded, builder):
+    from lsp_server.server.worker import _cancel
+
+    engine = TransformersEngine(loaded)
+    cancel, reached = threading.Event(), threading.Event()
+
+    def watch(text: str) -> bool:
+        if getattr(cancel, "steps", 0) == 4:  # the engine's step (verification) count
+            reached.set()
+        return False
+
+    def canceller() -> None:
+        reached.wait(60)
+        _cancel(cancel)  # what a newer request or $/cancelRequest does
+
+    thread = threading.Thread(target=canceller)
+    thread.start()
+    req = request(builder, SOURCE, len(SOURCE) // 2, max_new_tokens=400)
+    kw = {"should_stop": watch, "draft_tokens": 8}
+    result = engine.generate(GenerationRequest(req.prompt, 400, **kw), cancel)
+    thread.join()
+    assert result.stop_reason == "cancelled" and result.steps >= 4 and result.drafted > 0
+    assert result.steps - cancel.steps_at_cancel <= 1
+
+
+def test_sampling_does_not_draft(loaded, builder):
+    req = request(builder, SOURCE, len(SOURCE) // 2, max_new_tokens=NEW)
+    engine = TransformersEngine(loaded)
+    result = run(engine, req, None, 8, temperature=0.8)
+    assert result.drafted == 0 and result.steps >= len(result.token_ids)
