@@ -8,9 +8,11 @@ stripped again, and the filters' early stop sees the stripped text.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 from lsp_server.engines.remote.base import Piece, RemoteEngine, ServedModel
+from lsp_server.engines.remote.http_stream import HttpStream
 from lsp_server.engines.transformers.loader import BUNDLED_MODEL
 from lsp_server.generation import GenerationRequest, Prompt
 from lsp_server.prompts.codellama_ids import PromptBuilder
@@ -21,16 +23,25 @@ from lsp_server.prompts.text import TextPromptBuilder
 PROFILE = detect("codellama/CodeLlama-7b-hf")
 
 
+class _Client(HttpStream):
+    """A client that never connects: the scripted engine streams its own pieces."""
+
+    def deadline(self) -> float:
+        return time.monotonic() + 60.0
+
+
 class Scripted(RemoteEngine):
     """A remote engine whose server streams the given pieces."""
 
     def __init__(self, pieces: list[str]) -> None:
-        super().__init__(client=None)  # type: ignore[arg-type]
+        super().__init__(client=_Client("http://127.0.0.1:9"))
         self.pieces = pieces
         self._served = ServedModel("codellama/CodeLlama-7b-hf")
         self._profile = PROFILE
 
-    def _stream(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[Piece]:
+    def _stream(
+        self, request: GenerationRequest, cancel: threading.Event, deadline: float = 0.0
+    ) -> Iterator[Piece]:
         for text in self.pieces[:-1]:
             yield Piece(text)
         yield Piece(self.pieces[-1], finish="eos_token")
