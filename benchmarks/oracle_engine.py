@@ -29,6 +29,7 @@ from lsp_server.engines.transformers.loader import BUNDLED_MODEL
 from lsp_server.generation import GenerationRequest, GenerationResult
 from lsp_server.prompts.codellama_ids import fim_prompt_ids
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
+from lsp_server.prompts.healing import heal_split, strip_healed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,21 +56,28 @@ class OracleEngine:
         self.tok = tokenizer
         self.variant = variant
         self.misses = 0
-        self._answers: dict[tuple[int, ...], dict] = {}
+        # Prompt ids -> (case, the text token healing removed from its prefix).
+        self._answers: dict[tuple[int, ...], tuple[dict, str]] = {}
         for case in cases:
+            kept, removed = heal_split(case["prompt"])
             for order in ("spm", "psm"):
                 key = tuple(fim_prompt_ids(tokenizer, case["prompt"], case["suffix"], order))
-                self._answers.setdefault(key, case)
+                self._answers.setdefault(key, (case, ""))
+                if removed:  # the server's prompt with tokenHealing on
+                    key = tuple(fim_prompt_ids(tokenizer, kept, case["suffix"], order))
+                    self._answers.setdefault(key, (case, removed))
 
     def answer(self, ids: list[int]) -> str | None:
-        """The raw middle for a prompt, or None when the prompt is no problem's."""
-        case = self._answers.get(tuple(ids))
-        if case is None:
+        """The raw middle for a prompt (with the healed text first), or None when the
+        prompt is no problem's."""
+        found = self._answers.get(tuple(ids))
+        if found is None:
             return None
+        case, removed = found
         middle = case["canonical_solution"]
         if self.variant == "none":
-            return middle
-        return runon(middle, case["prompt"], case["suffix"], self.variant)
+            return removed + middle
+        return removed + runon(middle, case["prompt"], case["suffix"], self.variant)
 
     def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
         start = time.perf_counter()
@@ -90,17 +98,23 @@ class OracleEngine:
             result.steps += 1
             out.append(token)
             partial = self.tok.decode_infilling(out)
-            if request.should_stop is not None and request.should_stop(partial):
+            healing = not partial.startswith(request.prompt.heal)
+            if (
+                not healing
+                and request.should_stop is not None
+                and request.should_stop(strip_healed(partial, request.prompt.heal))
+            ):
                 result.stop_reason = "stop"
                 break
-            if len(out) >= request.max_new_tokens:
+            if len(out) >= request.max_new_tokens + len(request.prompt.heal) and not healing:
                 result.stop_reason = "length"
                 break
             if cancel.is_set():
                 result.stop_reason = "cancelled"
                 break
         result.token_ids = out
-        result.text = self.tok.decode_infilling(out)
+        result.text = strip_healed(self.tok.decode_infilling(out), request.prompt.heal)
+        result.healed = request.prompt.heal
         result.model_seconds = time.perf_counter() - start
         return result
 

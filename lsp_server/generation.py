@@ -23,6 +23,9 @@ class Prompt:
     text: str | None = None
     stop_ids: tuple[int, ...] = ()
     stop_strings: tuple[str, ...] = ()
+    # Token healing: text cut from the end of the prefix that the answer must
+    # start with; the engine re-generates it and strips it (prompt_healing.py).
+    heal: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class GenerationResult:
     text: str
     token_ids: list[int] = field(default_factory=list)
     # "eot" | "eos" | "length" | "stop" (should_stop) | "cancelled"
+    # | "control" (the model chose another control id, e.g. <MID>: never text)
     stop_reason: str = "eot"
     model_seconds: float = 0.0
     prefill_tokens: int = 0
@@ -52,6 +56,7 @@ class GenerationResult:
     steps: int = 0  # forward passes whose logits were used (prefill included)
     drafted: int = 0  # draft tokens verified
     accepted: int = 0  # of which greedy decoding agreed with
+    healed: str = ""  # the removed text the first tokens re-wrote (stripped from `text`)
 
 
 class EngineError(RuntimeError):

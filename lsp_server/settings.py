@@ -80,6 +80,11 @@ SETTINGS: dict[str, Spec] = {
         "Reuse the previous keystroke's KV cache (prefill only what changed); "
         "off only to measure or debug.",
     ),
+    "tokenHealing": Spec(
+        True,
+        "Back the prompt off a half-typed word or trailing spaces and let the model "
+        "re-write them (better answers after an auto-indent or mid-word).",
+    ),
     "kvCacheMaxMB": Spec(
         0,
         "Memory for KV caches kept across keystrokes; 0 picks 4096 MB on CUDA, 512 MB on CPU.",

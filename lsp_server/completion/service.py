@@ -52,6 +52,7 @@ class CompletionService:
             settings.fimOrder,
             settings.prefixShare,
             snap_lines=SNAP_LINES,
+            heal=settings.tokenHealing,
             context=ctx.context,
             context_share=settings.workspaceContext,
         )
@@ -64,7 +65,8 @@ class CompletionService:
             prompt = self.text_prompt(ctx, settings)
         else:
             tokens = self.builder.tok.tokens
-            prompt = Prompt(ids=self.prompt(ctx, settings).ids, stop_ids=(tokens.eot, tokens.eos))
+            built = self.prompt(ctx, settings)
+            prompt = Prompt(ids=built.ids, stop_ids=(tokens.eot, tokens.eos), heal=built.healed)
         return GenerationRequest(
             prompt=prompt,
             max_new_tokens=settings.maxNewTokens,
@@ -88,6 +90,7 @@ class CompletionService:
             budget,
             settings.fimOrder,
             settings.prefixShare,
+            heal=settings.tokenHealing,
             context=ctx.context,
             context_share=settings.workspaceContext,
         )
@@ -96,7 +99,11 @@ class CompletionService:
         self, ctx: CompletionContext, result: GenerationResult, postprocess: bool = True
     ) -> Suggestion:
         """The suggestion for a finished generation; raw text when `postprocess` is off."""
-        text = filters.postprocess(result.text, ctx) if postprocess else result.text
+        text = (
+            filters.postprocess(result.text, ctx, result.stop_reason)
+            if postprocess
+            else result.text
+        )
         return Suggestion(text, result.text, "model", result)
 
     def complete(

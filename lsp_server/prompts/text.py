@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from lsp_server.generation import Prompt
 from lsp_server.prompts.families import CODELLAMA, Family, ModelProfile
+from lsp_server.prompts.healing import trim_horizontal
 
 ZWSP = "\u200b"
 # Room for BOS and the three FIM tokens, as the in-process builder reserves,
@@ -135,15 +136,22 @@ class TextPromptBuilder:
         prefix_share: float = 0.75,
         context: tuple[str, ...] = (),
         context_share: float = 0.0,
+        heal: bool = False,
     ) -> Prompt:
         """A text prompt that fits `budget` tokens of the served model.
 
         `context` blocks (other files' code) go at the top of the prefix, as
-        in the ids builder, within `context_share` of the budget.
+        in the ids builder, within `context_share` of the budget. With `heal`,
+        trailing spaces and tabs move from the prompt into `Prompt.heal` (the
+        engine strips them from the answer): the most token healing a remote
+        API allows, see docs/remote-engines.md.
         """
         more: dict[str, Any] = (
             {"context": context, "context_share": context_share} if context else {}
         )
+        healed = ""
+        if heal:
+            prefix, healed = trim_horizontal(prefix)
         room = budget - TEMPLATE_MARGIN
         if self.profile.family is not CODELLAMA:
             room = int(room * ESTIMATE_SHARE)
@@ -161,4 +169,6 @@ class TextPromptBuilder:
             shown = getattr(kept, "context", "") + kept.prefix
             text = fim_text(self.profile, shown, kept.suffix, order)
         family = self.profile.family
-        return Prompt(text=text, stop_ids=family.stop_ids, stop_strings=family.stop_strings)
+        return Prompt(
+            text=text, stop_ids=family.stop_ids, stop_strings=family.stop_strings, heal=healed
+        )

@@ -346,7 +346,8 @@ def create_server() -> CodeLlamaServer:
         return {
             "ids": built.ids,
             "text": text,
-            "prefix": built.prefix,
+            "prefix": built.prefix + built.healed,  # the document text up to the cursor
+            "healed": built.healed,  # its tail the model re-writes (token healing)
             "suffix": built.suffix,
             "context": built.context,
         }

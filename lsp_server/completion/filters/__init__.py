@@ -18,11 +18,15 @@ from lsp_server.completion.filters import (
     block_scope,
     line_suffix_join,
     repetition,
+    rest_of_line,
     single_line,
+    suffix_copy,
     suffix_repeat,
 )
 from lsp_server.completion.filters.cuts import Cut, apply_cuts, settled
 from lsp_server.completion.filters.indent_fit import indent_fit
+from lsp_server.completion.filters.layout import is_blank
+from lsp_server.completion.filters.syntax_check import no_worse
 from lsp_server.completion.filters.trivial import drop_trivial
 from lsp_server.completion.filters.unfinished import drop_unfinished
 from lsp_server.completion.filters.whitespace import trim_whitespace
@@ -38,7 +42,13 @@ TRUNCATIONS: tuple[Callable[[str, CompletionContext], list[Cut]], ...] = (
     repetition.cuts,
 )
 # Applied in order to the truncated text.
-CLEANUPS: tuple[Filter, ...] = (drop_unfinished, indent_fit, trim_whitespace, drop_trivial)
+CLEANUPS: tuple[Filter, ...] = (
+    drop_unfinished,
+    rest_of_line.rest_of_line,
+    indent_fit,
+    trim_whitespace,
+    drop_trivial,
+)
 
 __all__ = ["CLEANUPS", "TRUNCATIONS", "is_complete", "postprocess", "truncate"]
 
@@ -52,11 +62,42 @@ def truncate(text: str, ctx: CompletionContext) -> str:
     return apply_cuts(text, _cuts(text, ctx))
 
 
-def postprocess(text: str, ctx: CompletionContext) -> str:
-    """The insertion to show for raw model output `text`; "" when nothing is worth it."""
+def postprocess(text: str, ctx: CompletionContext, stop_reason: str | None = None) -> str:
+    """The insertion to show for raw model output `text`; "" when nothing is worth it.
+
+    `stop_reason` is the engine's: "eot" when the model ended the middle
+    itself, "length" when the token limit cut it ("stop": the filters did),
+    None when unknown. An answer the model ended keeps everything the rules
+    would change unless the rules' version parses better (`syntax_check`):
+    only a re-typed copy of the code after the cursor is cut on sight.
+    """
+    if stop_reason == "eot":
+        return _own_end(text, ctx)
+    if stop_reason == "length":
+        # Re-typing the code after the cursor marks where the middle ended, as
+        # clearly as <EOT> would have: what precedes is judged as the model's own.
+        pos = suffix_copy.start(text, ctx, cut_by_limit=True)
+        if pos is not None:
+            return _own_end(text[:pos], ctx)
+    return _rules(text, ctx)
+
+
+def _rules(text: str, ctx: CompletionContext) -> str:
     text = truncate(text, ctx)
     for clean in CLEANUPS:
         text = clean(text, ctx)
+    return text
+
+
+def _own_end(text: str, ctx: CompletionContext) -> str:
+    """Post-processing of an answer the model ended with `<EOT>`."""
+    text = rest_of_line.rest_of_line(suffix_copy.cut(text, ctx), ctx)
+    ruled = _rules(text, ctx)
+    if ruled == text or not text.strip() or not no_worse(text, ruled, ctx):
+        return ruled
+    body = text.rstrip()
+    if is_blank(ctx.line_suffix) and "\n" in text[len(body) :]:
+        return body + "\n"  # one line break is the model's; blank lines after it are noise
     return text
 
 

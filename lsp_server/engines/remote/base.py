@@ -25,6 +25,7 @@ from lsp_server.engines.remote.errors import Cancelled, RemoteError
 from lsp_server.engines.remote.http_stream import HttpStream
 from lsp_server.generation import GenerationRequest, GenerationResult
 from lsp_server.prompts.families import ModelProfile, detect
+from lsp_server.prompts.healing import strip_healed
 from lsp_server.prompts.text import cut_at_stop
 
 # Below this many prompt tokens a suggestion is not worth asking for.
@@ -137,7 +138,7 @@ class RemoteEngine:
                         reason = _FINISH.get(piece.finish, "eos")
                         continue
                     if request.should_stop is not None and request.should_stop(
-                        _settled(text, stops)
+                        strip_healed(_settled(text, stops), prompt.heal)
                     ):
                         reason = "stop"
                         break
@@ -149,7 +150,8 @@ class RemoteEngine:
         if not reason:  # the stream ended without a last event
             raise self.client.say.dropped()
         return GenerationResult(
-            text=text,
+            text=strip_healed(text, prompt.heal),
+            healed=prompt.heal,
             stop_reason=reason,
             model_seconds=time.perf_counter() - start,
             prefill_tokens=prompt_tokens,

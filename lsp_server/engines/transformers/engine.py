@@ -30,6 +30,7 @@ from lsp_server.engines.transformers.compiler import (
 )
 from lsp_server.engines.transformers.drafting import Drafter, DraftLength, accepted
 from lsp_server.engines.transformers.growing_cache import cache_nbytes, new_cache
+from lsp_server.engines.transformers.healing import Healer, HealingLookup
 from lsp_server.engines.transformers.kv_store import CachedPrompt, KVStore, common_prefix_len, crop
 from lsp_server.engines.transformers.loader import LoadedModel
 from lsp_server.engines.transformers.static_runner import (
@@ -38,6 +39,7 @@ from lsp_server.engines.transformers.static_runner import (
     static_cache_bytes,
 )
 from lsp_server.generation import EngineError, GenerationRequest, GenerationResult
+from lsp_server.prompts.healing import strip_healed
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,10 @@ class TransformersEngine:
         self._static: StaticRunner | None = None
         self._closed = False
         self.last_path = ""  # "dynamic" | "static" | "compiled": what served the last call
+        # Every control id (Code Llama's 32000-32015, <s>, </s>, <unk>, any added
+        # token) ends a generation: none may ever be decoded into a suggestion.
+        self.control_ids = self.tokenizer.control_ids()
+        self._healing = HealingLookup(self.tokenizer, excluded=self.control_ids)
         self.draft_length = DraftLength()  # adapted across requests
 
     # -- the decode loop -------------------------------------------------------
@@ -119,7 +125,10 @@ class TransformersEngine:
                 session.abandon()
                 raise
             session.keep(request.cache_key)
-        result.text = self.tokenizer.decode_infilling(result.token_ids)
+        result.healed = request.prompt.heal
+        result.text = strip_healed(
+            self.tokenizer.decode_infilling(result.token_ids), request.prompt.heal
+        )
         result.model_seconds = time.perf_counter() - start
         return result
 
@@ -142,8 +151,9 @@ class TransformersEngine:
             return  # cancelled between prefill pieces
         out = result.token_ids
         choose = _sampler(request.temperature, request.top_p)
+        heal = self._healer(request.prompt.heal)  # HEALING hook (1/3): see healing.py
         drafter = self._drafter(request, ids)  # None: one token per step
-        chosen, seen = [choose(logits)], 0  # tokens decided by the last forward; all so far
+        chosen, seen = [choose(_healed(heal, logits))], 0  # decided by the last forward; all
         try:
             while True:
                 result.steps += 1  # forwards whose logits were used: prefill, then decode
@@ -153,13 +163,18 @@ class TransformersEngine:
                     if token in stops:
                         result.stop_reason = "eot" if token == self.tokenizer.tokens.eot else "eos"
                         return
+                    if token in self.control_ids or token >= self.tokenizer.vocab_size:
+                        result.stop_reason = "control"  # never decoded into a suggestion
+                        return
                     out.append(token)
-                    if request.should_stop is not None and request.should_stop(
-                        self.tokenizer.decode_infilling(out)
+                    if heal is not None and not heal.done:
+                        heal.advance(token)  # HEALING hook (2/3): its tokens do not count
+                    elif request.should_stop is not None and request.should_stop(
+                        strip_healed(self.tokenizer.decode_infilling(out), request.prompt.heal)
                     ):
                         result.stop_reason = "stop"
                         return
-                    if len(out) >= request.max_new_tokens:
+                    if len(out) >= request.max_new_tokens + (heal.steps if heal else 0):
                         result.stop_reason = "length"
                         return
                 if cancel.is_set():
@@ -167,7 +182,12 @@ class TransformersEngine:
                     return
                 # -- drafting hook (drafting.py): verify a draft in one forward ----------
                 # (a logits constraint such as token healing's must not draft: draft = [])
-                draft = drafter.propose(out, session.room()) if drafter is not None else []
+                healing = heal is not None and not heal.done
+                draft = (
+                    drafter.propose(out, session.room())
+                    if drafter is not None and not healing
+                    else []
+                )
                 if draft:
                     assert drafter is not None  # only a drafter proposes a draft
                     chosen = accepted(session.verify([out[-1], *draft]), draft)
@@ -177,7 +197,8 @@ class TransformersEngine:
                     result.accepted += len(chosen) - 1
                     continue
                 # -- end of drafting hook -------------------------------------------------
-                chosen = [choose(session.step(out[-1]))]
+                # HEALING hook (3/3): only tokens that re-write the removed text
+                chosen = [choose(_healed(heal, session.step(out[-1])))]
         finally:
             # Hold what step-by-step decoding would: the prompt and every token
             # decided but the last (this cuts off rejected and unused draft tokens).
@@ -189,9 +210,14 @@ class TransformersEngine:
             return None
         return Drafter(ids, request.draft_tokens, self.draft_length, request.max_new_tokens)
 
+    def _healer(self, removed: str) -> Healer | None:
+        """Healing state for one generation (the vocabulary lookup is built once, at load)."""
+        return Healer(self._healing, removed) if removed else None
+
     def _session(self, request: GenerationRequest, ids: list[int]) -> _Session:
         static = self._static
-        if static is not None and len(ids) + request.max_new_tokens <= static.max_len:
+        room = request.max_new_tokens + len(request.prompt.heal)  # healing: ≤ 1 token a char
+        if static is not None and len(ids) + room <= static.max_len:
             self.last_path = "compiled" if static.compiled else "static"
             return _StaticSession(static, self.kv, request.cache_key, ids)
         self.last_path = "dynamic"
@@ -401,6 +427,11 @@ class _StaticSession(_Session):
 
     def abandon(self) -> None:
         self.runner.owner, self.runner.ids = None, []
+
+
+def _healed(heal: Healer | None, logits: torch.Tensor) -> torch.Tensor:
+    """The logits token healing allows (all of them once it is done)."""
+    return heal.mask(logits) if heal is not None and not heal.done else logits
 
 
 def _sampler(temperature: float, top_p: float):
