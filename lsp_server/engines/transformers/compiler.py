@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # torch.compile backend; "eager" only traces (no code generation): for
 # debugging graph breaks, and for checking the whole path quickly on a CPU.
 BACKEND_ENV = "CODELLAMA_LSP_COMPILE_BACKEND"
+# Builds tried before eager decoding is kept for good (see `_run`).
+ATTEMPTS = 3
 
 
 def default_backend() -> str:
@@ -63,8 +65,19 @@ class BackgroundCompile:
         started = time.perf_counter()
         result, message = None, ""
         try:
-            with torch.inference_mode():
-                result = self._build()
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    with torch.inference_mode():
+                        result = self._build()
+                    break
+                except AssertionError:
+                    # dynamo's guard builder sometimes reads module state that an
+                    # eager forward on the worker thread has swapped out for that
+                    # moment ("Expected dict, got NoneType"): a race, so try again.
+                    if attempt == ATTEMPTS:
+                        raise
+                    log.warning("compiling raced an eager forward; trying again", exc_info=True)
+                    torch._dynamo.reset()
             self.seconds = time.perf_counter() - started
             message = f"compiled for fast decoding in {self.seconds:.0f} s"
         except Exception as exc:  # any failure leaves eager decoding in place
