@@ -6,7 +6,9 @@ a `StaticRunner` with compiled forwards and runs each shape once (which is
 when dynamo and inductor compile), then hands the runner over. Until then
 the worker decodes eagerly with the dynamic cache. The thread only touches
 its own, new cache, and the model's weights are read-only, so it never races
-the worker. CUDA graph trees are per thread: the worker records its own
+the worker, except through libraries' process-wide compile state: the engine holds one lock
+while the warm-up traces and while it decodes, so decoding waits during tracing.
+CUDA graph trees are per thread: the worker records its own
 graphs on its first two calls of each shape, which takes milliseconds.
 """
 
@@ -71,13 +73,16 @@ class BackgroundCompile:
                         result = self._build()
                     break
                 except AssertionError:
-                    # dynamo's guard builder sometimes reads module state that an
-                    # eager forward on the worker thread has swapped out for that
-                    # moment ("Expected dict, got NoneType"): a race, so try again.
+                    # A race with the worker's eager forwards: transformers' output
+                    # capturing and the `kernels` layers keep a context variable that
+                    # switches to one process-wide value while anything compiles, so
+                    # an eager forward on the worker thread can change what dynamo
+                    # just guarded ("Guard failed on the same frame it was created",
+                    # "Expected dict, got NoneType"). Reset that state, try again.
                     if attempt == ATTEMPTS:
                         raise
                     log.warning("compiling raced an eager forward; trying again", exc_info=True)
-                    torch._dynamo.reset()
+                    _reset_compile_state()
             self.seconds = time.perf_counter() - started
             message = f"compiled for fast decoding in {self.seconds:.0f} s"
         except Exception as exc:  # any failure leaves eager decoding in place
@@ -88,3 +93,22 @@ class BackgroundCompile:
                 self._done(result, message)
             finally:
                 self.finished.set()
+
+
+def _reset_compile_state() -> None:
+    """Forget dynamo's caches and put the libraries' compile-time globals back."""
+    import importlib
+
+    import torch
+
+    torch._dynamo.reset()
+    for module, name in (
+        ("kernels._internals.layer.layer", "_ACTIVE_KERNEL_FUNCS"),
+        ("transformers.utils.output_capturing", "_active_collector"),
+    ):
+        try:
+            var = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue  # another version of the library: nothing of the kind to reset
+        if hasattr(var, "uses_global_var"):
+            var.global_var, var.uses_global_var = None, False
