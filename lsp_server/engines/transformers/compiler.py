@@ -1,15 +1,16 @@
-"""Compiling the decode path in the background while eager decoding serves.
+"""Compiling the decode path in the background.
 
-Compiling a 7B model's forward for CUDA graphs takes tens of seconds; a
-server that waited for it would show nothing for that long. A thread builds
-a `StaticRunner` with compiled forwards and runs each shape once (which is
-when dynamo and inductor compile), then hands the runner over. Until then
-the worker decodes eagerly with the dynamic cache. The thread only touches
-its own, new cache, and the model's weights are read-only, so it never races
-the worker, except through libraries' process-wide compile state: the engine holds one lock
-while the warm-up traces and while it decodes, so decoding waits during tracing.
-CUDA graph trees are per thread: the worker records its own
-graphs on its first two calls of each shape, which takes milliseconds.
+Compiling a 7B model's forward for CUDA graphs takes tens of seconds. A
+thread builds a `StaticRunner` with compiled forwards and runs each shape
+once (which is when dynamo and inductor compile), then hands the runner over.
+The thread only touches its own, new cache, and the weights are read-only,
+but transformers' and `kernels`' forwards switch a context variable to one
+process-wide value while anything compiles: an eager forward on the worker
+thread meanwhile breaks the trace. So the engine holds one lock while the
+warm-up traces and while it decodes; suggestions wait during tracing, and
+are served eagerly before and after it until the runner is handed over.
+CUDA graph trees are per thread: the worker records its own graphs on its
+first two calls of each shape, which takes milliseconds.
 """
 
 from __future__ import annotations
