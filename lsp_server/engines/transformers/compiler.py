@@ -6,9 +6,10 @@ once (which is when dynamo and inductor compile), then hands the runner over.
 The thread only touches its own, new cache, and the weights are read-only,
 but transformers' and `kernels`' forwards switch a context variable to one
 process-wide value while anything compiles: an eager forward on the worker
-thread meanwhile breaks the trace. So the engine holds one lock while the
-warm-up traces and while it decodes; suggestions wait during tracing, and
-are served eagerly before and after it until the runner is handed over.
+thread meanwhile breaks the trace. So every engine holds one process-wide
+lock (`TRACE_LOCK`) while the warm-up traces and while it decodes:
+suggestions wait during tracing, and are served eagerly before and after it
+until the runner is handed over.
 CUDA graph trees are per thread: the worker records its own graphs on its
 first two calls of each shape, which takes milliseconds.
 """
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 BACKEND_ENV = "CODELLAMA_LSP_COMPILE_BACKEND"
 # Builds tried before eager decoding is kept for good (see `_run`).
 ATTEMPTS = 3
+# Held while dynamo traces and while any engine decodes. One per process, not
+# per engine: the state the trace guards is process-wide, so a second engine on
+# the same model (or another model) decoding eagerly would break it as well.
+TRACE_LOCK = threading.RLock()  # _generate retries itself inside it
 
 
 def default_backend() -> str:

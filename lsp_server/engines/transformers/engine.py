@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from lsp_server.engines.transformers.compiler import (
+    TRACE_LOCK,
     BackgroundCompile,
     compile_forward,
     compile_wanted,
@@ -83,10 +84,6 @@ class TransformersEngine:
         self.compile_message = ""
         self._static: StaticRunner | None = None
         self._closed = False
-        # Held while dynamo traces (compile warm-up) and while the worker decodes:
-        # libraries' forwards switch a context variable to one process-wide value
-        # while anything compiles, so an eager forward meanwhile breaks the trace.
-        self._trace_lock = threading.RLock()  # _generate retries itself inside it
         self.last_path = ""  # "dynamic" | "static" | "compiled": what served the last call
         # Every control id (Code Llama's 32000-32015, <s>, </s>, <unk>, any added
         # token) ends a generation: none may ever be decoded into a suggestion.
@@ -117,7 +114,7 @@ class TransformersEngine:
         result = GenerationResult(text="", stop_reason="cancelled")
         if cancel.is_set():
             return result
-        with torch.inference_mode(), self._trace_lock:
+        with torch.inference_mode(), TRACE_LOCK:
             session = self._session(request, ids)
             try:
                 self._run(session, request, ids, cancel, result)
@@ -251,7 +248,7 @@ class TransformersEngine:
             if self._closed:
                 raise _Closed("the model was replaced while compiling")
             runner = StaticRunner(self.model, self.max_len, forward=forward, **self._runner_args())
-            with self._trace_lock:  # decoding waits while dynamo traces (see __init__)
+            with TRACE_LOCK:  # decoding waits while dynamo traces (see compiler.py)
                 runner.warm_up()
             return runner
 
