@@ -6,10 +6,15 @@ by run-on text (`oracle_runon.py`). A case passes when
 error. Filters must never break a correct middle (100% without run-on) and
 should recover it from run-on (target ≥ 97% per file).
 
-    python -m benchmarks.filters_oracle [--limit N] [--show-failures K]
+    python -m benchmarks.filters_oracle [--limit N] [--show-failures K] [--part tune|report]
 
-Prints a table: file × {no run-on, run-on} × {filters on, off}, then how
-early `is_complete` would stop generation on the run-on cases.
+Prints a table: set × {no run-on, run-on} × {filters on, off}, then how
+early `is_complete` would stop generation on the run-on cases. The sets are
+the two shared files and the held-out cuts of `heldout_cuts.py` (multi-line
+holes and random spans; `--part` picks the tune or the report half of them).
+The filters get the stop reason the oracle implies: the canonical middle
+alone, and the `suffix_lines` run-on, end with `<EOT>` ("eot"); the other
+run-on variants are cut by the token limit ("length").
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ import argparse
 import gzip
 import json
 import os
+import random
 import resource
 import signal
 import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.heldout_cuts import cases as heldout_cases
 from benchmarks.oracle_runon import VARIANTS, runon
 from lsp_server.completion.context import CompletionContext
 from lsp_server.completion.filters import is_complete, postprocess
@@ -32,10 +39,30 @@ ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT / "data" / "eval" / "human-eval-infilling"
 FILES = ("HumanEval-SingleLineInfilling.jsonl.gz", "HumanEval-RandomSpanInfillingLight.jsonl.gz")
+HELDOUT = ("heldout-multiline", "heldout-span")
 TIMEOUT_S = 5
+SAMPLE_SEED = 0
+# The run-on variants that end with the model's own <EOT> (see oracle_runon).
+EOT_VARIANTS = ("suffix_lines",)
 
 
-def load(name: str) -> list[dict]:
+def stop_reason(variant: str) -> str:
+    """What the engine would report for the oracle's raw text of `variant`."""
+    return "eot" if variant in ("none", *EOT_VARIANTS) else "length"
+
+
+def sample(cases: list[dict], limit: int | None) -> list[dict]:
+    """`limit` cases drawn with a fixed seed (all of them without a limit), in file order."""
+    if limit is None or limit >= len(cases):
+        return cases
+    keep = set(random.Random(SAMPLE_SEED).sample(range(len(cases)), limit))
+    return [case for i, case in enumerate(cases) if i in keep]
+
+
+def load(name: str, part: str | None = None) -> list[dict]:
+    """A shared file's cases, or a held-out kind's (`heldout-multiline`, `heldout-span`)."""
+    if name.startswith("heldout-"):
+        return heldout_cases(name.removeprefix("heldout-"), part)
     with gzip.open(DATA / name, "rt", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
 
@@ -95,8 +122,10 @@ def _stop_point(raw: str, ctx: CompletionContext, step: int = 3) -> int:
     return len(raw)
 
 
-def evaluate(name: str, runner: Runner, limit: int | None, show: int) -> dict[str, float]:
-    cases = load(name)[:limit]
+def evaluate(
+    name: str, runner: Runner, limit: int | None, show: int, part: str | None = None
+) -> dict[str, float]:
+    cases = sample(load(name, part), limit)
     counts = dict.fromkeys(
         ("plain_on", "plain_off", "runon_on", "runon_off", "stopped", "saved"), 0
     )
@@ -106,7 +135,7 @@ def evaluate(name: str, runner: Runner, limit: int | None, show: int) -> dict[st
         ctx = CompletionContext(case["prompt"], case["suffix"], "python")
         middle = case["canonical_solution"]
         counts["plain_off"] += runner.passes(program(case, middle))
-        got = postprocess(middle, ctx)
+        got = postprocess(middle, ctx, stop_reason("none"))
         ok = runner.passes(program(case, got))
         counts["plain_on"] += ok
         if not ok:
@@ -115,7 +144,7 @@ def evaluate(name: str, runner: Runner, limit: int | None, show: int) -> dict[st
             raw = runon(middle, case["prompt"], case["suffix"], variant)
             runon_total += 1
             counts["runon_off"] += runner.passes(program(case, raw))
-            got = postprocess(raw, ctx)
+            got = postprocess(raw, ctx, stop_reason(variant))
             ok = runner.passes(program(case, got))
             counts["runon_on"] += ok
             if not ok:
@@ -140,11 +169,18 @@ def evaluate(name: str, runner: Runner, limit: int | None, show: int) -> dict[st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit", type=int, default=None, help="first N problems per file")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="N problems per set, sampled with a fixed seed"
+    )
     parser.add_argument("--show-failures", type=int, default=0, metavar="K")
+    parser.add_argument("--part", choices=("tune", "report"), help="held-out half (default both)")
+    parser.add_argument("--sets", nargs="*", default=[*FILES, *HELDOUT], help="which sets")
     args = parser.parse_args(argv)
     runner = Runner()
-    rows = [(name, evaluate(name, runner, args.limit, args.show_failures)) for name in FILES]
+    rows = [
+        (name, evaluate(name, runner, args.limit, args.show_failures, args.part))
+        for name in args.sets
+    ]
     print(f"\n{'file':<44} {'run-on':<8} {'filters on':>11} {'filters off':>12}  cases")
     for name, r in rows:
         short = name.removeprefix("HumanEval-").removesuffix(".jsonl.gz")

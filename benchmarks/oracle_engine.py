@@ -35,6 +35,7 @@ from lsp_server.generation import (
 )
 from lsp_server.prompts.codellama_ids import fim_prompt_ids
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
+from lsp_server.prompts.healing import heal_split, strip_healed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,21 +64,28 @@ class OracleEngine:
         self.tok = tokenizer
         self.variant = variant
         self.misses = 0
-        self._answers: dict[tuple[int, ...], dict] = {}
+        # Prompt ids -> (case, the text token healing removed from its prefix).
+        self._answers: dict[tuple[int, ...], tuple[dict, str]] = {}
         for case in cases:
+            kept, removed = heal_split(case["prompt"])
             for order in ("spm", "psm"):
                 key = tuple(fim_prompt_ids(tokenizer, case["prompt"], case["suffix"], order))
-                self._answers.setdefault(key, case)
+                self._answers.setdefault(key, (case, ""))
+                if removed:  # the server's prompt with tokenHealing on
+                    key = tuple(fim_prompt_ids(tokenizer, kept, case["suffix"], order))
+                    self._answers.setdefault(key, (case, removed))
 
     def answer(self, ids: list[int]) -> str | None:
-        """The raw middle for a prompt, or None when the prompt is no problem's."""
-        case = self._answers.get(tuple(ids))
-        if case is None:
+        """The raw middle for a prompt (with the healed text first), or None when the
+        prompt is no problem's."""
+        found = self._answers.get(tuple(ids))
+        if found is None:
             return None
+        case, removed = found
         middle = case["canonical_solution"]
         if self.variant == "none":
-            return middle
-        return runon(middle, case["prompt"], case["suffix"], self.variant)
+            return removed + middle
+        return removed + runon(middle, case["prompt"], case["suffix"], self.variant)
 
     def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         start = time.perf_counter()
@@ -98,12 +106,16 @@ class OracleEngine:
             result.steps += 1
             cancel.step(result.steps)
             out.append(token)
-            stop, reason = stopping(self.tok.decode_infilling(out), len(out))
+            partial = self.tok.decode_infilling(out)
+            healing = not partial.startswith(request.prompt.heal)  # still re-writing it
+            counted = 0 if healing else len(out) - len(request.prompt.heal)
+            stop, reason = stopping(partial, counted, healing=healing)
             if stop:
                 result.stop_reason = reason or StopReason.EOT
                 break
         result.token_ids = out
-        result.text = self.tok.decode_infilling(out)
+        result.text = strip_healed(self.tok.decode_infilling(out), request.prompt.heal)
+        result.healed = request.prompt.heal
         result.model_seconds = time.perf_counter() - start
         return result
 

@@ -85,7 +85,7 @@ def help_settings() -> str:
     """The settings list of the Neovim help file, one entry per setting."""
     out = []
     for name, spec in SETTINGS.items():
-        out.append(f"  {name:<16}(default: {_lua_value(spec.default)})")
+        out.append(f"  {name:<17}(default: {_lua_value(spec.default)})")
         text = spec.description.replace("`", "")
         if spec.choices:
             text += " One of: " + ", ".join(spec.choices) + "."

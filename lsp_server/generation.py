@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal, Protocol
 
+from lsp_server.prompts.healing import strip_healed
+
 PromptKind = Literal["ids", "text"]
 
 
@@ -31,6 +33,7 @@ class StopReason(str, Enum):
     LENGTH = "length"  # max_new_tokens reached
     STOP = "stop"  # the pipeline's should_stop said the answer is complete
     CANCELLED = "cancelled"
+    CONTROL = "control"  # the model chose another control id (e.g. <MID>): never text
 
     def __str__(self) -> str:
         return self.value
@@ -48,6 +51,14 @@ class CancelToken(threading.Event):
         super().__init__()
         self.steps = 0
         self.steps_at_cancel: int | None = None
+        # A yielding job's token (server/worker.py) also reads as set while ghost
+        # text waits; then `preempted` is True and `cancelled` still False.
+        self.preempted = False
+
+    @property
+    def cancelled(self) -> bool:
+        """The real cancel flag, whatever `is_set` says about preemption."""
+        return threading.Event.is_set(self)
 
     def step(self, steps: int) -> None:
         self.steps = steps
@@ -79,6 +90,9 @@ class Prompt:
     prefix: str = ""
     suffix: str = ""
     context: str = ""  # workspace snippet blocks kept at the top of the prefix
+    # Token healing: text cut from the end of the prefix that the answer must
+    # start with; the engine re-generates it and strips it (prompts/healing.py).
+    heal: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +121,7 @@ class GenerationResult:
     steps: int = 0  # forward passes whose logits were used (prefill included)
     drafted: int = 0  # draft tokens verified
     accepted: int = 0  # of which greedy decoding agreed with
+    healed: str = ""  # the removed text the first tokens re-wrote (stripped from `text`)
 
 
 @dataclass(frozen=True)
@@ -136,6 +151,8 @@ class StoppingCriteria:
         stop_ids: tuple[int, ...] = (),
         eot_id: int | None = None,
         count_length: bool = True,
+        control_ids: frozenset[int] | set[int] = frozenset(),
+        vocab_size: int = 0,
     ) -> None:
         self.stop_ids = frozenset(request.prompt.stop_ids or stop_ids)
         self.stop_strings = request.prompt.stop_strings
@@ -144,6 +161,11 @@ class StoppingCriteria:
         self.cancel = cancel
         # Which stop id reads as EOT (the others as EOS); None: every stop is EOT.
         self.eot_id = eot_id
+        # Any other control id (or one past the vocabulary) ends it too: never text.
+        self.control_ids = frozenset(control_ids)
+        self.vocab_size = vocab_size
+        # Token healing: the answer starts by re-writing this; it is not the user's.
+        self.heal = request.prompt.heal
 
     @property
     def needs_text(self) -> bool:
@@ -152,19 +174,34 @@ class StoppingCriteria:
 
     def token(self, token_id: int | None, special: bool = False) -> tuple[bool, StopReason | None]:
         """Before `token_id` joins the answer: is it a stop token?"""
-        if token_id is None or not (special or token_id in self.stop_ids):
+        if token_id is None:
             return False, None
-        if self.eot_id is None or token_id == self.eot_id:
-            return True, StopReason.EOT
-        return True, StopReason.EOS
+        if special or token_id in self.stop_ids:
+            if self.eot_id is None or token_id == self.eot_id:
+                return True, StopReason.EOT
+            return True, StopReason.EOS
+        if token_id in self.control_ids or 0 < self.vocab_size <= token_id:
+            return True, StopReason.CONTROL
+        return False, None
 
     def cut(self, text: str) -> tuple[str, bool]:
         """`text` up to the earliest stop string, and whether one was found."""
         return cut_at_stop(text, self.stop_strings)
 
-    def __call__(self, text: str, new_tokens: int) -> tuple[bool, StopReason | None]:
-        """After a token: is the answer complete, long enough, or no longer wanted?"""
-        if self.should_stop is not None and self.should_stop(self.settled(text)):
+    def __call__(
+        self, text: str, new_tokens: int, healing: bool = False
+    ) -> tuple[bool, StopReason | None]:
+        """After a token: is the answer complete, long enough, or no longer wanted?
+
+        `text` is everything generated; `new_tokens` does not count the tokens
+        that re-wrote the healed text, and while `healing` the answer has not
+        started, so the pipeline is not asked yet.
+        """
+        if (
+            not healing
+            and self.should_stop is not None
+            and self.should_stop(strip_healed(self.settled(text), self.heal))
+        ):
             return True, StopReason.STOP
         if self.max_new_tokens is not None and new_tokens >= self.max_new_tokens:
             return True, StopReason.LENGTH

@@ -79,6 +79,11 @@ SETTINGS: dict[str, Spec] = {
         "Reuse the previous keystroke's KV cache (prefill only what changed); "
         "off only to measure or debug.",
     ),
+    "tokenHealing": Spec(
+        True,
+        "Back the prompt off a half-typed word or trailing spaces and let the model "
+        "re-write them (better answers after an auto-indent or mid-word).",
+    ),
     "kvCacheMaxMB": Spec(
         0,
         "Memory for KV caches kept across keystrokes; 0 picks 4096 MB on CUDA, 512 MB on CPU.",
@@ -198,7 +203,7 @@ def unwrap_section(changes: Any) -> dict[str, Any]:
 
 
 def _coerce(name: str, spec: Spec, raw: Any) -> Any:
-    kind = spec.kind
+    kind: Any = spec.kind
     if spec.secret:
         add_secret(raw)
     shown = "a value that is not shown" if spec.secret else repr(raw)

@@ -272,7 +272,8 @@ def _nearest_example(doc: ParsedDocument, func: FunctionInfo, pattern: re.Patter
         start, end = doc.start(node), doc.end(node)
         if func.node.start <= start < func.node.end or not pattern.search(doc.text, start, end):
             continue
-        owner = node.parent.parent.parent  # string → statement → block → function
+        # string → statement → block → function (the query's pattern guarantees all three)
+        owner: tree_sitter.Node = node.parent.parent.parent  # type: ignore[union-attr, assignment]
         owner_start = doc.line_start(doc.start(owner))
         distance = abs(owner_start - func.anchor.start)
         if best is None or distance < best[0]:

@@ -6,8 +6,9 @@ document version); the edit is computed in `codeAction/resolve`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -57,7 +58,7 @@ class ActionData:
         return asdict(self)
 
 
-def wanted(only: list[str] | None, kind: str) -> bool:
+def wanted(only: Sequence[str] | None, kind: str) -> bool:
     """LSP `context.only`: a kind matches itself and its sub-kinds."""
     return not only or any(kind == o or kind.startswith(o + ".") for o in only)
 
@@ -85,7 +86,7 @@ def list_actions(
     uri: str,
     version: int,
     position: types.Position,
-    only: list[str] | None,
+    only: Sequence[str] | None,
     resolve_support: bool,
 ) -> list[types.CodeAction]:
     """The actions offered at `position`: nothing outside a function."""
@@ -98,7 +99,9 @@ def list_actions(
     if wanted(only, TESTS_KIND):
         out.append(_action(f"Generate unit tests for `{func.name}`", TESTS_KIND, "tests"))
     for action in out:
-        data = ActionData(action.data, uri, version, position.line, position.character).json()
+        data = ActionData(
+            cast(str, action.data), uri, version, position.line, position.character
+        ).json()
         action.data = data
         if not resolve_support:  # the client cannot resolve: run it as a command
             action.command = types.Command(title=action.title, command=COMMAND, arguments=[data])

@@ -9,6 +9,7 @@ ask the prompter, so "ids or text?" is answered in one place (`make_prompter`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, cast
 
 from lsp_server.completion.context import CompletionContext
@@ -54,6 +55,7 @@ class Prompter:
             settings,
             snap_lines=SNAP_LINES,
             context=ctx.context,
+            heal=settings.tokenHealing,
         )
 
     def infill(
@@ -65,11 +67,13 @@ class Prompter:
         prefix_share: float | None = None,
         snap_lines: int = 0,
         context: tuple[str, ...] = (),
+        heal: bool = False,
     ) -> Prompt:
         """A fill-in-the-middle prompt, cut to leave room for `max_new_tokens`.
 
         `context` blocks (other files of the workspace) go at the top of the
-        prefix, within `settings.workspaceContext` of the budget.
+        prefix, within `settings.workspaceContext` of the budget. With `heal`
+        the answer re-writes the prefix's tail (token healing, `Prompt.heal`).
         """
         raise NotImplementedError
 
@@ -80,6 +84,10 @@ class Prompter:
     def render(self, prompt: Prompt) -> str:
         """The prompt as text, as the model will read it (for people)."""
         raise NotImplementedError
+
+    def answer_decoder(self) -> Callable[[list[int]], str] | None:
+        """How answer ids read as text (None: the engine's text is all there is)."""
+        return None
 
 
 class IdsPrompter(Prompter):
@@ -104,6 +112,7 @@ class IdsPrompter(Prompter):
         prefix_share=None,
         snap_lines=0,
         context=(),
+        heal=False,
     ):
         share = settings.prefixShare if prefix_share is None else prefix_share
         budget = self.window(settings) - max_new_tokens
@@ -116,6 +125,7 @@ class IdsPrompter(Prompter):
             snap_lines=snap_lines,
             context=context,
             context_share=settings.workspaceContext,
+            heal=heal,
         )
         tokens = self.builder.tok.tokens
         return Prompt(
@@ -124,6 +134,7 @@ class IdsPrompter(Prompter):
             prefix=built.prefix,
             suffix=built.suffix,
             context=built.context,
+            heal=built.healed,
         )
 
     def instruct(self, system, user, max_new_tokens, settings):
@@ -137,6 +148,9 @@ class IdsPrompter(Prompter):
 
     def render(self, prompt: Prompt) -> str:
         return self.builder.tok.decode(prompt.ids or [])
+
+    def answer_decoder(self) -> Callable[[list[int]], str] | None:
+        return self.builder.tok.decode_infilling
 
 
 class TextPrompter(Prompter):
@@ -160,6 +174,7 @@ class TextPrompter(Prompter):
         prefix_share=None,
         snap_lines=0,
         context=(),
+        heal=False,
     ):
         # No snapping: the server's own prefix cache does not need a stable top.
         share = settings.prefixShare if prefix_share is None else prefix_share
@@ -173,6 +188,7 @@ class TextPrompter(Prompter):
             share,
             context=context,
             context_share=settings.workspaceContext,
+            heal=heal,
         )
 
     def instruct(self, system, user, max_new_tokens, settings):

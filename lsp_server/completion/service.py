@@ -58,7 +58,7 @@ class CompletionService:
         """The suggestion for a finished generation; raw text when `postprocess` is off."""
         if not postprocess:
             return Suggestion(result.text, result.text, "model", result)
-        text, changed = filters.postprocess_traced(result.text, ctx)
+        text, changed = filters.postprocess_traced(result.text, ctx, result.stop_reason)
         return Suggestion(text, result.text, "model", result, changed)
 
     def complete(

@@ -21,7 +21,7 @@ _log = logging.getLogger(__name__)
 _MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
-def create_engine(settings: Settings, log=_log.info) -> tuple[Engine, object]:
+def create_engine(settings: Settings, log=_log.info) -> tuple[Engine, Any]:
     """The engine for `settings` and its tokenizer; raises ModelLoadError.
 
     Blocking (loads weights, or asks a remote server what it serves): call it
@@ -110,7 +110,7 @@ def create_remote_engine(settings: Any, **http: Any):
     return OpenAIEngine(client, family=settings.modelFamily, model=model)
 
 
-def _remote(settings: Settings, log) -> tuple[Engine, object]:
+def _remote(settings: Settings, log) -> tuple[Engine, Any]:
     """A remote engine plus the bundled tokenizer that counts its prompt budgets.
 
     A server that is not up yet is not a load failure: it is logged, and the

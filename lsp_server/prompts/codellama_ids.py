@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
+from lsp_server.prompts.healing import heal_split
 
 _NEWLINE = 13
 _DUMMY = 29871  # "▁" alone: what `encode` gives an empty first line
@@ -45,6 +46,9 @@ class FimPrompt:
     suffix: str
     order: str
     context: str = ""  # the snippet blocks kept at the top of the prefix
+    # Token healing: the tail of the prefix left out of `ids` (and of `prefix`),
+    # which the answer must start with (see prompt_healing.py).
+    healed: str = ""
 
 
 def fim_prompt_ids(tok: FimTokenizer, prefix: str, suffix: str, order: str = "spm") -> list[int]:
@@ -82,17 +86,23 @@ class PromptBuilder:
         snap_lines: int = 0,
         context: tuple[str, ...] = (),
         context_share: float = 0.0,
+        heal: bool = False,
     ) -> FimPrompt:
         """The prompt of at most `budget` ids, keeping the lines nearest the cursor.
 
         The prefix is cut from the top and the suffix from the bottom at line
         boundaries; each side may use what the other leaves unused. A cut
         snaps to a grid of `snap_lines` lines when that keeps one line or more.
+        With `heal`, a tail of the prefix the tokenizer would merge with what
+        follows is left out (`FimPrompt.healed`) for the engine to re-generate.
 
         `context` blocks (text ending in a line break: other files' code) go
         at the top of the prefix, the leading ones that fit `context_share`
         of the budget; they come out of the prefix's share.
         """
+        healed = ""
+        if heal:
+            prefix, healed = heal_split(prefix)
         room = max(budget - 4, 0)  # BOS, PRE, SUF, MID
         context_text, context_ids = self._context(context, int(room * context_share))
         if context_ids:  # out of the prefix's share: the suffix keeps what it had
@@ -113,7 +123,7 @@ class PromptBuilder:
             prefix, before, room - len(suffix_ids), snap_lines, first_dummy=not context_ids
         )
         ids = _layout(self.tok, context_ids + prefix_ids, suffix_ids, order)
-        return FimPrompt(ids, kept_prefix, kept_suffix, order, context_text)
+        return FimPrompt(ids, kept_prefix, kept_suffix, order, context_text, healed)
 
     def _context(self, blocks: tuple[str, ...], room: int) -> tuple[str, list[int]]:
         """The leading blocks that fit `room` ids, and their ids as `encode` gives them.
@@ -235,7 +245,7 @@ class PromptBuilder:
             keep -= keep % snap  # a cut suffix ends on the grid (if a grid step fits)
         end = lines[keep - 1][0]
         text = suffix[: end + 1]  # up to and including the line break
-        ids: list[int] = []
+        ids = []
         for i, (_, line_ids) in enumerate(lines[:keep]):
             if i:
                 ids.append(_NEWLINE)

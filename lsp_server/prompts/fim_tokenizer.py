@@ -97,6 +97,14 @@ class FimTokenizer:
         """The vocabulary piece of an id (None past the vocabulary)."""
         return self._raw.id_to_token(token_id)
 
+    def vocabulary(self) -> dict[str, int]:
+        """Every piece and its id (added tokens included)."""
+        return self._raw.get_vocab(with_added_tokens=True)
+
+    def control_ids(self) -> frozenset[int]:
+        """Ids that must never become text: Code Llama's controls and every added token."""
+        return CONTROL_IDS | frozenset(self._raw.get_added_tokens_decoder())
+
     def decode(self, ids: list[int]) -> str:
         return self._raw.decode(ids, skip_special_tokens=False)
 

@@ -15,11 +15,12 @@ code, so the estimate errs on the safe side; a safety margin covers the rest).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from lsp_server.generation import Prompt
 from lsp_server.generation import cut_at_stop as cut_at_stop  # re-exported: tests, callers
 from lsp_server.prompts.families import CODELLAMA, Family, ModelProfile
+from lsp_server.prompts.healing import trim_horizontal
 
 ZWSP = "\u200b"
 # Room for BOS and the three FIM tokens, as the in-process builder reserves,
@@ -105,10 +106,13 @@ class Trimmer(Protocol):
     ) -> _Kept: ...
 
 
-class _Kept(Protocol):
-    prefix: str
-    suffix: str
-    context: str
+class _Kept(Protocol):  # read-only: `PromptBuilder` returns a frozen dataclass
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def suffix(self) -> str: ...
+    @property
+    def context(self) -> str: ...
 
 
 class TextPromptBuilder:
@@ -127,13 +131,22 @@ class TextPromptBuilder:
         prefix_share: float = 0.75,
         context: tuple[str, ...] = (),
         context_share: float = 0.0,
+        heal: bool = False,
     ) -> Prompt:
         """A text prompt that fits `budget` tokens of the served model.
 
         `context` blocks (other files' code) go at the top of the prefix, as
-        in the ids builder, within `context_share` of the budget.
+        in the ids builder, within `context_share` of the budget. With `heal`,
+        trailing spaces and tabs move from the prompt into `Prompt.heal` (the
+        engine strips them from the answer): the most token healing a remote
+        API allows, see docs/remote-engines.md.
         """
-        more = {"context": context, "context_share": context_share} if context else {}
+        more: dict[str, Any] = (
+            {"context": context, "context_share": context_share} if context else {}
+        )
+        healed = ""
+        if heal:
+            prefix, healed = trim_horizontal(prefix)
         room = budget - TEMPLATE_MARGIN
         if self.profile.family is not CODELLAMA:
             room = int(room * ESTIMATE_SHARE)
@@ -157,4 +170,5 @@ class TextPromptBuilder:
             stop_strings=family.stop_strings,
             prefix=kept.prefix,
             suffix=kept.suffix,
+            heal=healed,
         )

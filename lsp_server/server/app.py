@@ -45,6 +45,8 @@ DOCUMENT_METHOD = custom_methods.DOCUMENT
 
 
 class CodeLlamaServer(LanguageServer):
+    protocol: DocumentProtocol  # built by pygls from `protocol_cls` below
+
     def __init__(self) -> None:
         super().__init__(
             "codellama-lsp",
@@ -105,7 +107,7 @@ class CodeLlamaServer(LanguageServer):
     # -- messages -------------------------------------------------------------
 
     @property
-    def client_capabilities(self) -> types.ClientCapabilities | None:
+    def client_capabilities(self) -> types.ClientCapabilities | None:  # type: ignore[override]  # None before `initialize`
         return self.reporter.capabilities
 
     @property
@@ -362,7 +364,8 @@ def create_server() -> CodeLlamaServer:
             "engine": service.engine.name,
             "ids": sent.ids or [],
             "text": prompter.render(sent),
-            "prefix": sent.prefix,
+            "prefix": sent.prefix + sent.heal,  # the document text up to the cursor
+            "healed": sent.heal,  # its tail the model re-writes (token healing)
             "suffix": sent.suffix,
             "context": sent.context,
         }
@@ -396,7 +399,7 @@ def _cut_range(
 def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent | str:
     """The suggestion as a code block where the client renders Markdown, else plain."""
     caps = ls.client_capabilities
-    item = caps and caps.text_document and caps.text_document.completion
+    item: Any = caps and caps.text_document and caps.text_document.completion
     item = item and item.completion_item
     formats = (item and item.documentation_format) or []
     if types.MarkupKind.Markdown in formats:

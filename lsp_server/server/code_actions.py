@@ -14,7 +14,6 @@ not pass validation.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -230,7 +229,7 @@ class CodeActions:
     async def _tests(self, doc, parsed, func: FunctionInfo, progress) -> types.WorkspaceEdit:
         if not doc.uri.startswith("file:"):
             raise ActionFailed("unit tests can only be generated for files on disk")
-        source = Path(to_fs_path(doc.uri))
+        source = Path(to_fs_path(doc.uri))  # type: ignore[arg-type]  # a file: URI has a path
         root = self._root_for(source)
 
         try:
@@ -366,7 +365,7 @@ class CodeActions:
             def job(cancel: CancelToken, done=done, tokens=tokens) -> GenerationResult:
                 tokens.append(cancel)
                 request = whole()
-                part = request if not done.steps else resume(engine, request, done)
+                part = request if not done.steps else resume(request, done)
                 return engine.generate(part, cancel)
 
             if progress.cancelled:  # pressed while the plan was parsed: never start the model
@@ -379,10 +378,10 @@ class CodeActions:
                 if progress.cancelled:  # the user pressed cancel on the progress
                     raise JsonRpcRequestCancelled("cancelled") from None
                 raise
-            cancelled = bool(tokens) and threading.Event.is_set(tokens[0])
-            preempted = not cancelled and bool(tokens) and getattr(tokens[0], "preempted", False)
+            cancelled = bool(tokens) and tokens[0].cancelled
+            preempted = not cancelled and bool(tokens) and tokens[0].preempted
             if result is not None:
-                done = merge(engine, done, result)
+                done = merge(done, result, service.prompter.answer_decoder())
             if preempted and result is not None and result.stop_reason == StopReason.CANCELLED:
                 if done.steps < max_new:
                     continue  # a completion ran first; carry on from here

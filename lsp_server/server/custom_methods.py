@@ -59,6 +59,7 @@ class PromptResult(TypedDict):
     ids: list[int]  # Code Llama ids (empty for a text engine)
     text: str  # the ids decoded, or the text sent
     prefix: str  # the part of the document before the cursor that was kept
+    healed: str  # its tail the model re-writes (token healing; not in ids/text)
     suffix: str  # and after it
     context: str  # the workspace snippet blocks at the top of the prefix ("" if none)
 

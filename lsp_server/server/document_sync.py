@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cattrs.errors import ClassValidationError
 from lsprotocol import types
@@ -31,6 +31,9 @@ from pygls.protocol import (
 
 from lsp_server.redaction import note_secrets, redact
 from lsp_server.server.framing import INVALID_REQUEST, FrameError
+
+if TYPE_CHECKING:
+    from lsp_server.server.app import CodeLlamaServer
 
 log = logging.getLogger(__name__)
 INVALID_PARAMS = -32602
@@ -64,6 +67,8 @@ def strict_converter():
 
 
 class DocumentProtocol(LanguageServerProtocol):
+    _server: CodeLlamaServer  # set by pygls; typed there as a plain LanguageServer
+
     def __init__(self, server, converter) -> None:
         super().__init__(server, converter)
         self.initialize_seen = False

@@ -239,7 +239,7 @@ class ModelManager:
         finished: asyncio.Future[str] = loop.create_future()
 
         def done(message: str) -> None:  # called on the compile thread
-            loop.call_soon_threadsafe(lambda: finished.done() or finished.set_result(message))
+            loop.call_soon_threadsafe(lambda: finished.done() or finished.set_result(message))  # type: ignore[func-returns-value]
 
         if not engine.start_compile(done):
             return

@@ -85,7 +85,7 @@ class Worker:
         self, job: Callable[[CancelToken], T], cancel: CancelToken, ticket: _Ticket
     ) -> T | None:
         ticket.release()
-        if threading.Event.is_set(cancel):  # the real flag: a yielding job starts anyway
+        if cancel.cancelled:  # the real flag: a yielding job starts anyway
             return None  # superseded while still queued: never touches the model
         with self._count_lock:
             self.running += 1
@@ -103,7 +103,6 @@ class _Yielding(CancelToken):
     def __init__(self, worker: Worker) -> None:
         super().__init__()
         self._worker = worker
-        self.preempted = False
 
     def is_set(self) -> bool:
         if super().is_set():

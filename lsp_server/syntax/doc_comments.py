@@ -45,6 +45,7 @@ def doc_above(doc: ParsedDocument, first: tree_sitter.Node) -> DocComment | None
     comment = first.prev_named_sibling
     if not _attached(doc, comment, first.start_point[0]):
         return None
+    assert comment is not None  # _attached is False for None
     text = doc.node_text(comment)
     for style in doc.spec.doc_styles:
         if style.kind == "block" and text.startswith("/**") and text != "/**/":
@@ -52,8 +53,10 @@ def doc_above(doc: ParsedDocument, first: tree_sitter.Node) -> DocComment | None
         if style.kind == "lines" and _is_line_doc(text, style, comment):
             top = comment
             above = comment.prev_named_sibling
-            while _attached(doc, above, top.start_point[0]) and _is_line_doc(
-                doc.node_text(above), style, above
+            while (
+                _attached(doc, above, top.start_point[0])
+                and above is not None
+                and _is_line_doc(doc.node_text(above), style, above)
             ):
                 top, above = above, above.prev_named_sibling
             return DocComment((doc.start(top), doc.end(comment)), style)

@@ -70,7 +70,9 @@ class ParsedDocument:
     def node_at(self, index: int) -> tree_sitter.Node:
         """The smallest node covering the character at `index` (or just before EOF)."""
         byte = self.byte(index)
-        return self.tree.root_node.descendant_for_byte_range(byte, byte)
+        node = self.tree.root_node.descendant_for_byte_range(byte, byte)
+        assert node is not None  # a byte range inside the root always has a node
+        return node
 
     def with_text(self, text: str) -> ParsedDocument:
         """A fresh parse of `text` in the same language (e.g. an edited copy)."""

@@ -95,7 +95,7 @@ def _functions_up(node: tree_sitter.Node | None, spec) -> list[tree_sitter.Node]
 def _function_below(doc: ParsedDocument, index: int) -> FunctionInfo | None:
     """The function whose doc comment, decorator or wrapper holds `index`."""
     spec = doc.spec
-    node = doc.node_at(index)
+    node: tree_sitter.Node | None = doc.node_at(index)
     while node is not None:
         func = None
         if node.type in spec.comments or node.type in spec.leading_siblings:
@@ -179,7 +179,7 @@ def _anchor(func: tree_sitter.Node, spec) -> tuple[tree_sitter.Node, tree_sitter
     """
     node = func
     if func.type in spec.bound_functions:
-        node = func.parent  # the declarator/pair/assignment that names it
+        node = func.parent  # type: ignore[assignment]  # the declarator/pair/... naming it
     while node.parent is not None and node.parent.type in spec.wrappers:
         node = node.parent
     first = node
@@ -252,7 +252,7 @@ def _class_name(doc: ParsedDocument, func: tree_sitter.Node) -> str | None:
             return None  # a nested function is not a method
         node = node.parent
     # C++ out-of-class definitions: `int C::m() {}`.
-    name = _name(doc, func) or ""
-    if doc.spec.name == "cpp" and "::" in name:
-        return name.rsplit("::", 1)[0].split("::")[-1]
+    qualified = _name(doc, func) or ""
+    if doc.spec.name == "cpp" and "::" in qualified:
+        return qualified.rsplit("::", 1)[0].split("::")[-1]
     return None

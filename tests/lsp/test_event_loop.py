@@ -16,7 +16,8 @@ from lsp_server.server.custom_methods import STATS
 from tests.support.raw_stdio import RawServer
 
 pytestmark = pytest.mark.timeout(300)
-SOURCE = "def add(a, b):\n    return a + b\n"
+# Ends at `return ` in `sub`: where the bundled model suggests (`a + b`), healing on or off.
+SOURCE = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return \n"
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def server(workspace: Path):
 
 
 def still_serves(srv: RawServer, uri: str) -> None:
-    answer = srv.inline(uri, 1, 11)
+    answer = srv.inline(uri, 5, 11)
     assert answer["result"] and answer["result"][0]["insertText"], answer
 
 
@@ -96,7 +97,7 @@ def test_huge_documents_get_no_code_actions_and_the_loop_stays_free(server: RawS
 @pytest.mark.parametrize("method", ["textDocument/inlineCompletion", "textDocument/completion"])
 def test_a_position_inside_a_surrogate_pair_answers_at_the_cut(server: RawServer, method: str):
     uri = "file:///emoji/e.py"
-    server.open(uri, 'x = "😀"\ny = 1\n')
+    server.open(uri, "x = [😀]\ny = 1\n")  # a cut after `[`: the model answers there
     params = {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 6}}
     if method.endswith("inlineCompletion"):
         params["context"] = {"triggerKind": 1}

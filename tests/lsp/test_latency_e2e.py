@@ -81,7 +81,7 @@ async def test_superseded_and_cancelled_generations_stop_within_one_step(shared)
         open_doc(shared, uri, RUN_ON)
         first = start_inline(shared, uri, 40, 0, "lag-first")
         await asyncio.sleep(0.3)  # decoding by now
-        change(shared, uri, 2, "x", (40, 0))
+        change(shared, uri, 2, "v", (40, 0))  # healing: `value_40 = 40` and on, 512 tokens
         second = start_inline(shared, uri, 40, 1, "lag-second")
         assert await first == []  # superseded by the newer request for the document
         info = await stats(shared)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 from lsp_server.engines.factory import create_remote_engine
 from lsp_server.generation import CancelToken, GenerationRequest, GenerationResult, Prompt
 from lsp_server.settings import Settings
@@ -32,7 +30,5 @@ def text_request(
     return GenerationRequest(prompt=prompt, **kw)
 
 
-def run(
-    engine, request: GenerationRequest, cancel: threading.Event | None = None
-) -> GenerationResult:
+def run(engine, request: GenerationRequest, cancel: CancelToken | None = None) -> GenerationResult:
     return engine.generate(request, cancel or CancelToken())

@@ -18,11 +18,15 @@ from lsp_server.completion.filters import (
     block_scope,
     line_suffix_join,
     repetition,
+    rest_of_line,
     single_line,
+    suffix_copy,
     suffix_repeat,
 )
 from lsp_server.completion.filters.cuts import Cut, apply_cuts, settled
 from lsp_server.completion.filters.indent_fit import indent_fit
+from lsp_server.completion.filters.layout import is_blank
+from lsp_server.completion.filters.syntax_check import no_worse
 from lsp_server.completion.filters.trivial import drop_trivial
 from lsp_server.completion.filters.unfinished import drop_unfinished
 from lsp_server.completion.filters.whitespace import trim_whitespace
@@ -38,7 +42,13 @@ TRUNCATIONS: tuple[Callable[[str, CompletionContext], list[Cut]], ...] = (
     repetition.cuts,
 )
 # Applied in order to the truncated text.
-CLEANUPS: tuple[Filter, ...] = (drop_unfinished, indent_fit, trim_whitespace, drop_trivial)
+CLEANUPS: tuple[Filter, ...] = (
+    drop_unfinished,
+    rest_of_line.rest_of_line,
+    indent_fit,
+    trim_whitespace,
+    drop_trivial,
+)
 
 __all__ = [
     "CLEANUPS",
@@ -57,7 +67,7 @@ def _cuts(text: str, ctx: CompletionContext) -> list[Cut]:
 
 def filter_name(step: Callable) -> str:
     """How stats name a filter: its module for a truncation, its function for a clean-up."""
-    if step.__name__ == "cuts":
+    if step.__name__ in ("cuts", "cut"):
         return step.__module__.rsplit(".", 1)[-1]
     return step.__name__
 
@@ -79,21 +89,64 @@ def _truncate_traced(text: str, ctx: CompletionContext) -> tuple[str, str | None
     return text[: best[0]], best[1]
 
 
-def postprocess_traced(text: str, ctx: CompletionContext) -> tuple[str, list[str]]:
-    """`postprocess`, plus the filters that changed the text, in the order they ran."""
+def postprocess(text: str, ctx: CompletionContext, stop_reason: str | None = None) -> str:
+    """The insertion to show for raw model output `text`; "" when nothing is worth it."""
+    return postprocess_traced(text, ctx, stop_reason)[0]
+
+
+def postprocess_traced(
+    text: str, ctx: CompletionContext, stop_reason: str | None = None
+) -> tuple[str, list[str]]:
+    """`postprocess`, plus the filters that changed the text, in the order they ran.
+
+    `stop_reason` is the engine's: "eot" when the model ended the middle
+    itself, "length" when the token limit cut it ("stop": the filters did),
+    None when unknown. An answer the model ended keeps everything the rules
+    would change unless the rules' version parses better (`syntax_check`):
+    only a re-typed copy of the code after the cursor is cut on sight.
+    """
+    trace: list[str] = []
+    if stop_reason == "eot":
+        return _own_end(text, ctx, trace), trace
+    if stop_reason == "length":
+        # Re-typing the code after the cursor marks where the middle ended, as
+        # clearly as <EOT> would have: what precedes is judged as the model's own.
+        pos = suffix_copy.start(text, ctx, cut_by_limit=True)
+        if pos is not None:
+            trace.append("suffix_copy")
+            return _own_end(text[:pos], ctx, trace), trace
+    return _rules(text, ctx, trace), trace
+
+
+def _rules(text: str, ctx: CompletionContext, trace: list[str]) -> str:
     text, cut_by = _truncate_traced(text, ctx)
-    changed = [cut_by] if cut_by else []
+    if cut_by:
+        trace.append(cut_by)
     for clean in CLEANUPS:
         cleaned = clean(text, ctx)
         if cleaned != text:
-            changed.append(filter_name(clean))
+            trace.append(filter_name(clean))
         text = cleaned
-    return text, changed
+    return text
 
 
-def postprocess(text: str, ctx: CompletionContext) -> str:
-    """The insertion to show for raw model output `text`; "" when nothing is worth it."""
-    return postprocess_traced(text, ctx)[0]
+def _own_end(text: str, ctx: CompletionContext, trace: list[str]) -> str:
+    """Post-processing of an answer the model ended with `<EOT>`."""
+    for step in (suffix_copy.cut, rest_of_line.rest_of_line):
+        changed = step(text, ctx)
+        if changed != text:
+            trace.append(filter_name(step))
+        text = changed
+    ruled_by: list[str] = []
+    ruled = _rules(text, ctx, ruled_by)
+    if ruled == text or not text.strip() or not no_worse(text, ruled, ctx):
+        trace.extend(ruled_by)
+        return ruled
+    body = text.rstrip()
+    if is_blank(ctx.line_suffix) and "\n" in text[len(body) :]:
+        trace.append("trailing_blank_lines")
+        return body + "\n"  # one line break is the model's; blank lines after it are noise
+    return text
 
 
 def is_complete(text: str, ctx: CompletionContext) -> bool:

@@ -35,7 +35,7 @@ def pending(pos: int, applies: bool = False) -> Cut:
 class Line(NamedTuple):
     """One line of the completion: `text[start:end]`, `complete` if a newline follows."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # a NamedTuple field may shadow tuple.index
     start: int
     end: int
     complete: bool

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -32,6 +32,7 @@ from lsp_server.generation import (
     StopReason,
 )
 from lsp_server.prompts.families import ModelProfile, detect
+from lsp_server.prompts.healing import strip_healed
 
 # Below this many prompt tokens a suggestion is not worth asking for.
 MIN_PROMPT_TOKENS = 16
@@ -152,7 +153,8 @@ class RemoteEngine:
         if reason is None:  # the stream ended without a last event
             raise self.client.say.dropped()
         return GenerationResult(
-            text=text,
+            text=strip_healed(text, prompt.heal),
+            healed=prompt.heal,
             stop_reason=reason,
             model_seconds=time.perf_counter() - start,
             prefill_tokens=prompt_tokens,
@@ -181,7 +183,7 @@ class RemoteEngine:
 
     def _stream(
         self, request: GenerationRequest, cancel: CancelToken, deadline: float
-    ) -> Iterator[Piece]:
+    ) -> Generator[Piece, None, None]:
         raise NotImplementedError
 
     def _stops_to_send(self, stops: tuple[str, ...]) -> list[str]:

@@ -24,7 +24,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
@@ -111,7 +111,7 @@ class HttpStream:
         body: dict,
         cancel: threading.Event | None = None,
         deadline: float | None = None,
-    ) -> Iterator[dict]:
+    ) -> Generator[dict, None, None]:
         """POST `body` and yield each server-sent event's JSON data.
 
         Ends after `data: [DONE]` or when the server ends the stream. Raises
@@ -236,14 +236,14 @@ class HttpStream:
             return conn, True
         if self._https:
             ctx = ssl.create_default_context()
-            new = http.client.HTTPSConnection(
+            new: http.client.HTTPConnection = http.client.HTTPSConnection(
                 self._host, self._port, timeout=self.connect_timeout, context=ctx
             )
         else:
             new = http.client.HTTPConnection(self._host, self._port, timeout=self.connect_timeout)
         return new, False
 
-    def _release(self, conn: http.client.HTTPConnection) -> None:
+    def _release(self, conn: http.client.HTTPConnection | None) -> None:
         with self._lock:
             if self._idle is None:
                 self._idle, conn = conn, None

@@ -11,7 +11,7 @@ take a string (Ollama) get one after their first refusal.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 
 from lsp_server.engines.remote.base import Piece, RemoteEngine, ServedModel
@@ -72,7 +72,7 @@ class OpenAIEngine(RemoteEngine):
 
     def _stream(
         self, request: GenerationRequest, cancel: threading.Event, deadline: float
-    ) -> Iterator[Piece]:
+    ) -> Generator[Piece, None, None]:
         path = f"{self._v1}/completions"
         events = self.client.stream(path, self.request_body(request), cancel, deadline)
         try:

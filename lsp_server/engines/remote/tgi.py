@@ -11,7 +11,7 @@ special, so stops are exact even where a stop token has no stable text.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 
 from lsp_server.engines.remote.base import Piece, RemoteEngine, ServedModel
@@ -58,7 +58,7 @@ class TgiEngine(RemoteEngine):
 
     def _stream(
         self, request: GenerationRequest, cancel: threading.Event, deadline: float
-    ) -> Iterator[Piece]:
+    ) -> Generator[Piece, None, None]:
         body = self.request_body(request)
         events = self.client.stream("/generate_stream", body, cancel, deadline)
         with closing(events):

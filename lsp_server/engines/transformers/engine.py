@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from lsp_server.engines.transformers.compiler import (
+    TRACE_LOCK,
     BackgroundCompile,
     compile_forward,
     compile_wanted,
@@ -30,6 +31,7 @@ from lsp_server.engines.transformers.compiler import (
 )
 from lsp_server.engines.transformers.drafting import Drafter, DraftLength, accepted
 from lsp_server.engines.transformers.growing_cache import cache_nbytes, new_cache
+from lsp_server.engines.transformers.healing import Healer, HealingLookup
 from lsp_server.engines.transformers.kv_store import CachedPrompt, KVStore, common_prefix_len, crop
 from lsp_server.engines.transformers.loader import LoadedModel
 from lsp_server.engines.transformers.static_runner import (
@@ -43,9 +45,11 @@ from lsp_server.generation import (
     EngineInfo,
     GenerationRequest,
     GenerationResult,
+    PromptKind,
     StoppingCriteria,
     StopReason,
 )
+from lsp_server.prompts.healing import strip_healed
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +64,7 @@ class TransformersEngine:
     """Generates with a loaded model; all calls come from one worker thread."""
 
     name = "transformers"
-    prompt_kind = "ids"
+    prompt_kind: PromptKind = "ids"
 
     def __init__(
         self,
@@ -91,6 +95,10 @@ class TransformersEngine:
         self._static: StaticRunner | None = None
         self._closed = False
         self.last_path = ""  # "dynamic" | "static" | "compiled": what served the last call
+        # Every control id (Code Llama's 32000-32015, <s>, </s>, <unk>, any added
+        # token) ends a generation: none may ever be decoded into a suggestion.
+        self.control_ids = self.tokenizer.control_ids()
+        self._healing = HealingLookup(self.tokenizer, excluded=self.control_ids)
         self.draft_length = DraftLength()  # adapted across requests
 
     # -- the decode loop -------------------------------------------------------
@@ -116,7 +124,7 @@ class TransformersEngine:
         result = GenerationResult(text="", stop_reason=StopReason.CANCELLED)
         if cancel.is_set():
             return result
-        with torch.inference_mode():
+        with torch.inference_mode(), TRACE_LOCK:
             session = self._session(request, ids)
             try:
                 self._run(session, request, ids, cancel, result)
@@ -128,7 +136,10 @@ class TransformersEngine:
                 session.abandon()
                 raise
             session.keep(request.cache_key)
-        result.text = self.tokenizer.decode_infilling(result.token_ids)
+        result.healed = request.prompt.heal
+        result.text = strip_healed(
+            self.tokenizer.decode_infilling(result.token_ids), request.prompt.heal
+        )
         result.model_seconds = time.perf_counter() - start
         return result
 
@@ -142,7 +153,12 @@ class TransformersEngine:
     ) -> None:
         tokens = self.tokenizer.tokens
         stopping = StoppingCriteria(
-            request, cancel, stop_ids=(tokens.eot, tokens.eos), eot_id=tokens.eot
+            request,
+            cancel,
+            stop_ids=(tokens.eot, tokens.eos),
+            eot_id=tokens.eot,
+            control_ids=self.control_ids,
+            vocab_size=self.tokenizer.vocab_size,
         )
         result.reused_tokens = session.reused
         result.prefill_tokens = len(ids) - session.reused
@@ -151,8 +167,9 @@ class TransformersEngine:
             return  # cancelled between prefill pieces
         out = result.token_ids
         choose = _sampler(request.temperature, request.top_p)
+        heal = self._healer(request.prompt.heal)  # HEALING hook (1/3): see healing.py
         drafter = self._drafter(request, ids)  # None: one token per step
-        chosen, seen = [choose(logits)], 0  # tokens decided by the last forward; all so far
+        chosen, seen = [choose(_healed(heal, logits))], 0  # decided by the last forward; all
         try:
             while True:
                 result.steps += 1  # forwards whose logits were used: prefill, then decode
@@ -162,15 +179,25 @@ class TransformersEngine:
                     stop, reason = stopping.token(token)
                     if not stop:
                         out.append(token)
+                        healing = heal is not None and not heal.done
+                        if heal is not None and healing:
+                            heal.advance(token)  # HEALING hook (2/3): its tokens do not count
                         text = self.tokenizer.decode_infilling(out) if stopping.needs_text else ""
-                        stop, reason = stopping(text, len(out))
+                        counted = len(out) - (heal.steps if heal is not None else 0)
+                        stop, reason = stopping(text, counted, healing=healing)
                     if stop:
                         result.stop_reason = reason or StopReason.EOT
                         return
                 # -- drafting hook (drafting.py): verify a draft in one forward ----------
                 # (a logits constraint such as token healing's must not draft: draft = [])
-                draft = drafter.propose(out, session.room()) if drafter is not None else []
+                healing = heal is not None and not heal.done
+                draft = (
+                    drafter.propose(out, session.room())
+                    if drafter is not None and not healing
+                    else []
+                )
                 if draft:
+                    assert drafter is not None  # only a drafter proposes a draft
                     chosen = accepted(session.verify([out[-1], *draft]), draft)
                     session.truncate(len(ids) + len(out) + len(chosen) - 1)  # roll back
                     drafter.update(len(draft), len(chosen) - 1)
@@ -178,7 +205,8 @@ class TransformersEngine:
                     result.accepted += len(chosen) - 1
                     continue
                 # -- end of drafting hook -------------------------------------------------
-                chosen = [choose(session.step(out[-1]))]
+                # HEALING hook (3/3): only tokens that re-write the removed text
+                chosen = [choose(_healed(heal, session.step(out[-1])))]
         finally:
             # Hold what step-by-step decoding would: the prompt and every token
             # decided but the last (this cuts off rejected and unused draft tokens).
@@ -190,9 +218,14 @@ class TransformersEngine:
             return None
         return Drafter(ids, request.draft_tokens, self.draft_length, request.max_new_tokens)
 
+    def _healer(self, removed: str) -> Healer | None:
+        """Healing state for one generation (the vocabulary lookup is built once, at load)."""
+        return Healer(self._healing, removed) if removed else None
+
     def _session(self, request: GenerationRequest, ids: list[int]) -> _Session:
         static = self._static
-        if static is not None and len(ids) + request.max_new_tokens <= static.max_len:
+        room = request.max_new_tokens + len(request.prompt.heal)  # healing: ≤ 1 token a char
+        if static is not None and len(ids) + room <= static.max_len:
             self.last_path = "compiled" if static.compiled else "static"
             return _StaticSession(static, self.kv, request.cache_key, ids)
         self.last_path = "dynamic"
@@ -222,7 +255,8 @@ class TransformersEngine:
             if self._closed:
                 raise _Closed("the model was replaced while compiling")
             runner = StaticRunner(self.model, self.max_len, forward=forward, **self._runner_args())
-            runner.warm_up()
+            with TRACE_LOCK:  # decoding waits while dynamo traces (see compiler.py)
+                runner.warm_up()
             return runner
 
         def finished(runner: StaticRunner | None, message: str) -> None:
@@ -408,6 +442,11 @@ class _StaticSession(_Session):
 
     def abandon(self) -> None:
         self.runner.owner, self.runner.ids = None, []
+
+
+def _healed(heal: Healer | None, logits: torch.Tensor) -> torch.Tensor:
+    """The logits token healing allows (all of them once it is done)."""
+    return heal.mask(logits) if heal is not None and not heal.done else logits
 
 
 def _sampler(temperature: float, top_p: float):

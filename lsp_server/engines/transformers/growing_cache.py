@@ -22,6 +22,9 @@ _MIN_CAPACITY = 256
 class GrowingLayer(DynamicLayer):
     """`DynamicLayer` with amortised in-place appends."""
 
+    keys: torch.Tensor  # set by `lazy_initialization` before any read
+    values: torch.Tensor
+
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
         super().lazy_initialization(key_states, value_states)
         self._keys_buf: torch.Tensor | None = None

@@ -130,7 +130,7 @@ def load_model(model: str, device: str = "auto", quantization: str = "none") -> 
     except OSError as exc:
         raise ModelLoadError(_explain_os_error(model, exc)) from exc
     if device == "cpu" and quantization == "none":
-        net = net.to("cpu")
+        net = net.to("cpu")  # type: ignore[arg-type]  # transformers' decorator hides `to`'s signature
     net.eval()
     max_positions = int(getattr(net.config, "max_position_embeddings", 4096) or 4096)
     return LoadedModel(

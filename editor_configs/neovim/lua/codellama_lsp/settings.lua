@@ -14,6 +14,7 @@ return {
   prefixShare = 0.75,
   workspaceContext = 0.15,
   kvReuse = true,
+  tokenHealing = true,
   kvCacheMaxMB = 0,
   draftTokens = 8,
   compile = "auto",

@@ -1,0 +1,51 @@
+"""An answer that ends by re-typing the start of the code after the cursor.
+
+Models that reach `<EOT>` late often write the code that follows the hole
+again first (`suffix_lines` in `benchmarks/oracle_runon.py`). When the tail
+of an answer is exactly the beginning of the suffix up to a line end
+(trailing whitespace aside), that tail duplicates code already there and is
+cut, whatever it parses to. A tail must hold a few characters of code and
+reach a line end of the suffix: `)` alone, or the `f(` of `f(f(x))`, is as
+likely the model's own code. A tail that starts inside a line's indentation
+is a misaligned match (`        return x` holds `    return x`), never a copy.
+"""
+
+from __future__ import annotations
+
+from lsp_server.completion.context import CompletionContext
+
+MIN_CODE_CHARS = 3
+# A copy cut by the token limit (not at a line end) must be this long to count.
+MIN_CUT_COPY_CHARS = 12
+
+
+def start(text: str, ctx: CompletionContext, cut_by_limit: bool = False) -> int | None:
+    """Where the earliest tail of `text` that copies the suffix's start begins.
+
+    With `cut_by_limit`, the copy may also end anywhere (the token limit
+    stopped it), when it holds `MIN_CUT_COPY_CHARS` characters of code.
+    """
+    suffix = ctx.suffix
+    if not suffix:
+        return None
+    body = text.rstrip()
+    pos = body.find(suffix[0])
+    while pos >= 0:
+        tail = body[pos:]
+        code = len("".join(tail.split()))
+        if code < MIN_CODE_CHARS:
+            return None
+        line_start = body.rfind("\n", 0, pos) + 1
+        misaligned = pos > line_start and not body[line_start:pos].strip(" \t")
+        if suffix.startswith(tail) and not misaligned:
+            at_line_end = suffix[len(tail) : len(tail) + 1] in ("", "\n", "\r")
+            if at_line_end or (cut_by_limit and code >= MIN_CUT_COPY_CHARS):
+                return pos
+        pos = body.find(suffix[0], pos + 1)
+    return None
+
+
+def cut(text: str, ctx: CompletionContext) -> str:
+    """`text` without a tail that re-types the code after the cursor."""
+    pos = start(text, ctx)
+    return text if pos is None else text[:pos]

@@ -1,0 +1,91 @@
+"""Token healing, the decode side: the first tokens must re-write the removed text.
+
+The prompt builder backs the prompt off by a tail of the prefix (see
+`prompt_healing.py`). While some of that text `r` remains, a token is allowed
+only when its decoded piece is a prefix of `r` or starts with all of `r`;
+every other logit is masked. Once `r` is used up, decoding is free.
+
+The lookup is built once per tokenizer from its vocabulary: pieces sorted by
+their text, so "pieces that start with r" is one bisected range and "pieces
+that are a prefix of r" is at most len(r) dictionary look-ups. Control ids
+and byte-fallback pieces are never allowed while healing.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+
+import torch
+
+from lsp_server.prompts.fim_tokenizer import FimTokenizer
+
+
+class HealingLookup:
+    """Which ids may come next while `remaining` text must still be produced."""
+
+    def __init__(self, tok: FimTokenizer, excluded: Iterable[int] = ()) -> None:
+        skip = set(excluded)
+        pieces: list[tuple[str, int]] = []
+        for piece, token_id in tok.vocabulary().items():
+            if token_id in skip or _is_byte(piece):
+                continue
+            text = piece.replace("▁", " ")
+            if text:
+                pieces.append((text, token_id))
+        pieces.sort()
+        self._texts = [text for text, _ in pieces]
+        self._ids = torch.tensor([i for _, i in pieces], dtype=torch.long)
+        self._by_text: dict[str, list[int]] = {}
+        for text, token_id in pieces:
+            self._by_text.setdefault(text, []).append(token_id)
+        self._text_of = {token_id: text for text, token_id in pieces}
+
+    def allowed(self, remaining: str) -> torch.Tensor:
+        """Ids consistent with `remaining` (never empty for a non-empty text the
+        vocabulary can spell)."""
+        lo = bisect.bisect_left(self._texts, remaining)
+        hi = bisect.bisect_left(self._texts, remaining + "\U0010ffff")
+        parts = [self._ids[lo:hi]]
+        shorter = [
+            i for k in range(1, len(remaining)) for i in self._by_text.get(remaining[:k], ())
+        ]
+        if shorter:
+            parts.append(torch.tensor(shorter, dtype=torch.long))
+        return torch.cat(parts)
+
+    def consume(self, remaining: str, token_id: int) -> str:
+        """What is left of `remaining` after `token_id` (which `allowed` allowed)."""
+        text = self._text_of.get(token_id, "")
+        return "" if text.startswith(remaining) else remaining[len(text) :]
+
+
+class Healer:
+    """One generation's healing state; `mask` the logits until `done`."""
+
+    def __init__(self, lookup: HealingLookup, removed: str) -> None:
+        self.lookup = lookup
+        self.remaining = removed
+        self.steps = 0  # tokens spent re-writing the removed text
+
+    @property
+    def done(self) -> bool:
+        return not self.remaining
+
+    def mask(self, logits: torch.Tensor) -> torch.Tensor:
+        """`logits` with every id inconsistent with the remaining text at -inf."""
+        allowed = self.lookup.allowed(self.remaining).to(logits.device)
+        if allowed.numel() == 0:
+            self.remaining = ""  # nothing can spell it: give up healing, decode freely
+            return logits
+        masked = torch.full_like(logits, float("-inf"))
+        masked[allowed] = logits[allowed]
+        return masked
+
+    def advance(self, token_id: int) -> None:
+        self.remaining = self.lookup.consume(self.remaining, token_id)
+        self.steps += 1
+
+
+def _is_byte(piece: str) -> bool:
+    return len(piece) == 6 and piece.startswith("<0x") and piece.endswith(">")
