@@ -51,11 +51,11 @@ class Prompter:
         return self.infill(
             ctx.prefix,
             ctx.suffix,
-            settings.maxNewTokens,
+            settings.max_new_tokens,
             settings,
             snap_lines=SNAP_LINES,
             context=ctx.context,
-            heal=settings.tokenHealing,
+            heal=settings.token_healing,
         )
 
     def infill(
@@ -72,7 +72,7 @@ class Prompter:
         """A fill-in-the-middle prompt, cut to leave room for `max_new_tokens`.
 
         `context` blocks (other files of the workspace) go at the top of the
-        prefix, within `settings.workspaceContext` of the budget. With `heal`
+        prefix, within `settings.workspace_context` of the budget. With `heal`
         the answer re-writes the prefix's tail (token healing, `Prompt.heal`).
         """
         raise NotImplementedError
@@ -100,7 +100,7 @@ class IdsPrompter(Prompter):
         self.max_positions = max_positions
 
     def window(self, settings: Settings) -> int:
-        window = settings.contextWindow
+        window = settings.context_window
         return min(window, self.max_positions) if self.max_positions else window
 
     def infill(
@@ -114,17 +114,17 @@ class IdsPrompter(Prompter):
         context=(),
         heal=False,
     ):
-        share = settings.prefixShare if prefix_share is None else prefix_share
+        share = settings.prefix_share if prefix_share is None else prefix_share
         budget = self.window(settings) - max_new_tokens
         built = self.builder.build(
             prefix,
             suffix,
             budget,
-            settings.fimOrder,
+            settings.fim_order,
             share,
             snap_lines=snap_lines,
             context=context,
-            context_share=settings.workspaceContext,
+            context_share=settings.workspace_context,
             heal=heal,
         )
         tokens = self.builder.tok.tokens
@@ -177,24 +177,24 @@ class TextPrompter(Prompter):
         heal=False,
     ):
         # No snapping: the server's own prefix cache does not need a stable top.
-        share = settings.prefixShare if prefix_share is None else prefix_share
-        budget = self.engine.prompt_budget(max_new_tokens, settings.contextWindow)
+        share = settings.prefix_share if prefix_share is None else prefix_share
+        budget = self.engine.prompt_budget(max_new_tokens, settings.context_window)
         text = TextPromptBuilder(self.engine.profile, self.builder)
         return text.build(
             prefix,
             suffix,
             budget,
-            settings.fimOrder,
+            settings.fim_order,
             share,
             context=context,
-            context_share=settings.workspaceContext,
+            context_share=settings.workspace_context,
             heal=heal,
         )
 
     def instruct(self, system, user, max_new_tokens, settings):
         profile = self.engine.profile
         text = chat_text(profile, user, system=system)
-        budget = self.engine.prompt_budget(max_new_tokens, settings.contextWindow)
+        budget = self.engine.prompt_budget(max_new_tokens, settings.context_window)
         if len(self.builder.tok.encode(text)) > budget:
             raise PromptTooLong("the function is too long for the context window")
         family = profile.family

@@ -42,11 +42,11 @@ class CompletionService:
         """The engine's request; may ask a remote server its limits (call on the worker)."""
         return GenerationRequest(
             prompt=self.prompter.completion(ctx, settings),
-            max_new_tokens=settings.maxNewTokens,
+            max_new_tokens=settings.max_new_tokens,
             temperature=settings.temperature,
-            top_p=settings.topP,
-            cache_key=key if settings.kvReuse else None,
-            draft_tokens=settings.draftTokens,
+            top_p=settings.top_p,
+            cache_key=key if settings.kv_reuse else None,
+            draft_tokens=settings.draft_tokens,
             should_stop=(lambda text: filters.is_complete(text, ctx))
             if settings.postprocess
             else None,

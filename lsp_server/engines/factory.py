@@ -38,9 +38,9 @@ def create_engine(settings: Settings, log=_log.info) -> tuple[Engine, Any]:
     log(f"Model ready: {loaded.name} on {loaded.device} ({loaded.dtype})")
     engine = TransformersEngine(
         loaded,
-        settings.kvCacheMaxMB,
+        settings.kv_cache_max_mb,
         compile=settings.compile,
-        context_window=settings.contextWindow,
+        context_window=settings.context_window,
     )
     return engine, loaded.tokenizer
 
@@ -80,7 +80,7 @@ def bundled_tokenizer_path() -> Path:
 
 def api_token(settings: Any) -> str:
     """The remote engine's token: the `apiToken` setting, else the environment."""
-    return settings.apiToken or os.environ.get(TOKEN_ENV, "")
+    return settings.api_token or os.environ.get(TOKEN_ENV, "")
 
 
 def create_remote_engine(settings: Any, **http: Any):
@@ -102,12 +102,12 @@ def create_remote_engine(settings: Any, **http: Any):
             f"codellamaLsp.engine is {kind!r} but codellamaLsp.endpoint is empty: set it "
             f"to the server's base URL, e.g. {example}"
         )
-    http = {"total_timeout": settings.remoteDeadline, **http}
+    http = {"total_timeout": settings.remote_deadline, **http}
     client = HttpStream(settings.endpoint, api_token(settings), engine=kind, **http)
     if kind == "tgi":
-        return TgiEngine(client, family=settings.modelFamily)
+        return TgiEngine(client, family=settings.model_family)
     model = "" if settings.model in ("auto", "bundled") else settings.model
-    return OpenAIEngine(client, family=settings.modelFamily, model=model)
+    return OpenAIEngine(client, family=settings.model_family, model=model)
 
 
 def _remote(settings: Settings, log) -> tuple[Engine, Any]:

@@ -244,7 +244,7 @@ class CodeActions:
             raise ActionFailed(f"cannot use the test file: {exc}") from None
         settings = self.settings()
         max_new = unit_tests.MAX_NEW_TOKENS
-        instruct = settings.instructModel
+        instruct = settings.instruct_model
         if instruct:
             service = await self._instruct(instruct)
             system, user = unit_tests.instruct_messages(plan)
@@ -351,7 +351,7 @@ class CodeActions:
                         prompt=build(),
                         max_new_tokens=max_new,
                         temperature=settings.temperature,
-                        top_p=settings.topP,
+                        top_p=settings.top_p,
                         cache_key=None,
                         should_stop=stop,
                     )

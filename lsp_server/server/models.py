@@ -143,7 +143,7 @@ class ModelManager:
         """Close the Instruct model once the settings no longer ask for it."""
         slot = self.instruct_slot
         service, loaded = slot.service, slot.loaded_with
-        if service is not None and loaded is not None and settings.instructModel != loaded.model:
+        if service is not None and loaded is not None and settings.instruct_model != loaded.model:
             slot.service, slot.loaded_with, slot.task = None, None, None
             # Said before the close runs on the worker: the slot reads "idle" from now on.
             self.reporter.log(f"codellama-lsp: closed the Instruct model {loaded.model}")

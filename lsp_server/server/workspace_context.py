@@ -62,7 +62,7 @@ class Host(Protocol):
 
 def snippet_chars(settings: Settings) -> int:
     """Characters of snippets worth selecting (the builder keeps what fits in tokens)."""
-    return int(settings.workspaceContext * settings.contextWindow * CHARS_PER_TOKEN)
+    return int(settings.workspace_context * settings.context_window * CHARS_PER_TOKEN)
 
 
 def language_of(language_id: str, path: str) -> str:
