@@ -94,6 +94,28 @@ def test_after_a_token_should_stop_then_length_then_cancel():
     )
 
 
+def test_other_control_ids_end_it_as_control_never_as_text():
+    rule = StoppingCriteria(
+        _request(), CancelToken(), eot_id=32010, control_ids={32007, 32009}, vocab_size=32016
+    )
+    assert rule.token(32009) == (True, StopReason.CONTROL)  # <MID> chosen mid-answer
+    assert rule.token(32016) == (True, StopReason.CONTROL)  # past the vocabulary
+    assert rule.token(32010) == (True, StopReason.EOT)  # a stop id stays a stop
+    assert rule.token(500) == (False, None)
+
+
+def test_while_healing_the_pipeline_is_not_asked_and_sees_the_answer_only():
+    seen: list[str] = []
+    prompt = Prompt(ids=[1], heal="    ")
+    request = GenerationRequest(
+        prompt, max_new_tokens=2, should_stop=lambda t: bool(seen.append(t))
+    )
+    rule = StoppingCriteria(request, CancelToken())
+    assert rule("  ", 0, healing=True) == (False, None) and seen == []
+    assert rule("    return", 1) == (False, None) and seen == ["return"]
+    assert rule("    return x", 2) == (True, StopReason.LENGTH)
+
+
 def test_should_stop_never_sees_a_half_arrived_stop_string():
     seen: list[str] = []
     rule = StoppingCriteria(
