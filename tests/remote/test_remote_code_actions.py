@@ -141,8 +141,10 @@ async def test_prompt_request_shows_the_text_sent(client):
         params = {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 11}}
         shown = plain(await custom(client, PROMPT, params))
         assert shown["kind"] == "text" and shown["engine"] == "openai" and shown["ids"] == []
-        assert shown["text"] == "<PRE> <SUF>\n <MID> def add(a, b):\n    return "
+        # Token healing: the trailing space leaves the text sent; the answer re-writes it.
+        assert shown["text"] == "<PRE> <SUF>\n <MID> def add(a, b):\n    return"
         assert shown["prefix"] == "def add(a, b):\n    return " and shown["suffix"] == "\n"
+        assert shown["healed"] == " "
 
 
 @pytest.mark.parametrize("kind", ["tgi", "openai"])
@@ -161,7 +163,7 @@ def test_prompt_command_prints_the_text_a_remote_engine_gets(tmp_path, kind):
             cwd=ROOT,
         )
         assert done.returncode == 0, done.stderr
-        assert done.stdout == "<PRE> <SUF>\n <MID> def add(a, b):\n    return \n"
+        assert done.stdout == "<PRE> <SUF>\n <MID> def add(a, b):\n    return\n"  # healed
         ids = subprocess.run(
             [sys.executable, "-m", "lsp_server", "prompt", *args, "--ids"],
             capture_output=True,

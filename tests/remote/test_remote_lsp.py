@@ -60,6 +60,7 @@ async def test_inline_completion_through_tgi(client):
             "text": body["inputs"],
             "prefix": PREFIX,
             "suffix": SUFFIX,
+            "healed": " ",  # the trailing space the model re-writes (token healing)
             "context": "",  # no workspace folder: no other files' snippets
         }
         assert fake.errors == []
