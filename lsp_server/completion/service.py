@@ -74,6 +74,7 @@ class CompletionService:
             top_p=settings.topP,
             cache_key=key if settings.kvReuse else None,
             draft_tokens=settings.draftTokens,
+            document=key,
             should_stop=(lambda text: filters.is_complete(text, ctx))
             if settings.postprocess
             else None,
