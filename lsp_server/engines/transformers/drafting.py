@@ -5,19 +5,21 @@ prompt (a name, an argument list, the line above, the code after the
 cursor). At each decode step the `PromptLookup` finds the earlier
 occurrences of the last tokens generated (plus the prompt's tail) in the
 prompt and the answer, and proposes the tokens that followed them (what the
-longest and most matches agree on). The engine feeds the pending token and the draft in one forward pass and
-`accepted` keeps the longest prefix that greedy decoding would have produced,
-plus the model's own next token; the cache is then cut back past the
-rejected ones. Every emitted token is the argmax of the model's logits after
-exactly the tokens before it, so the ids are those of step-by-step decoding
-(the keys/values of a batched forward differ from one-at-a-time ones only by
-float rounding, as with the multi-token prefill of KV reuse).
+longest and most matches agree on). The engine feeds the pending token and
+the draft in one forward pass and `accepted` keeps the longest prefix that
+greedy decoding would have produced, plus the model's own next token; the
+cache is then cut back past the rejected ones. Every emitted token is the
+argmax of the model's logits after exactly the tokens before it, so the ids
+are those of step-by-step decoding (the keys/values of a batched forward
+differ from one-at-a-time ones only by float rounding, as with the
+multi-token prefill of KV reuse).
 
 The lookup also reads the document's recent answers (`AnswerHistory`): while
 typing, the answer one key earlier or at the line above often says what the
 new one will (the model repeats itself), and those tokens are not in the
 document yet. They are matched with the last prompt ids before each answer,
-and lose ties to the prompt (the document as it is now).
+and lose ties to the prompt (the document as it is now). How each choice
+was tuned (never on the keystroke replay): `benchmarks/drafting_tune.py`.
 
 Sampling (temperature > 0) does not draft: the loop runs one token per step.
 Token healing constrains the first tokens with a mask that the verification
