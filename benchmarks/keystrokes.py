@@ -176,7 +176,11 @@ CONFIGS = ((True, True), (True, False), (False, True), (False, False))  # (reuse
 
 
 async def replay(
-    options: dict, keys_by_function: list[list[str]], key_s: float, draft_tokens: int
+    options: dict,
+    keys_by_function: list[list[str]],
+    key_s: float,
+    draft_tokens: int,
+    configs: tuple[tuple[bool, bool], ...] = CONFIGS,
 ) -> dict[tuple[bool, bool], Replay]:
     """All servers up at once; each function is typed into one after the other.
 
@@ -187,7 +191,7 @@ async def replay(
         (reuse, draft): BenchClient(
             {**options, "kvReuse": reuse, "draftTokens": draft_tokens if draft else 0}
         )
-        for reuse, draft in CONFIGS
+        for reuse, draft in configs
     }
     async with contextlib.AsyncExitStack() as stack:
         for client in clients.values():
@@ -248,14 +252,20 @@ def main() -> None:
     parser.add_argument("--context-window", type=int, default=4096)
     parser.add_argument("--key-ms", type=float, default=80)
     parser.add_argument("--draft-tokens", type=int, default=8, help="draftTokens when drafting")
+    parser.add_argument(
+        "--reuse-only",
+        action="store_true",
+        help="two servers, kvReuse on, drafting on and off (the step counts; no 5x figure)",
+    )
     args = parser.parse_args()
+    configs = CONFIGS[:2] if args.reuse_only else CONFIGS
     keys = [keys_for(function_source(f)) for f in args.functions]
     base = {
         "model": "bundled",
         "maxNewTokens": args.max_new_tokens,
         "contextWindow": args.context_window,
     }
-    results = asyncio.run(replay(base, keys, args.key_ms / 1000, args.draft_tokens))
+    results = asyncio.run(replay(base, keys, args.key_ms / 1000, args.draft_tokens, configs))
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
     model_name = next((x.split(":", 1)[1].strip() for x in cpu if "Model name" in x), "")
     print(f"date: {datetime.date.today()}; machine: {model_name or platform.machine()}")
@@ -272,8 +282,24 @@ def main() -> None:
         "| before next key | prefill tokens/gen | typed through | typing s |"
     )
     print("|" + "---|" * 18)
-    for config in CONFIGS:
+    for config in configs:
         print(row(config, results[config]))
+    _summary(results, configs)
+
+
+def _summary(results: dict[tuple[bool, bool], Replay], configs: tuple) -> None:
+    if configs == CONFIGS:
+        _latency_ratios(results)
+    for reuse in sorted({reuse for reuse, _ in configs}, reverse=True):
+        on, off = (_steps(results[reuse, d]) for d in (True, False))
+        print(
+            f"kvReuse {'on' if reuse else 'off'}: decode steps per line-end answer "
+            f"{off:.1f} without drafting, {on:.1f} with: {off / max(on, 1e-9):.2f}x fewer "
+            "(acceptance: at least 1.5x)"
+        )
+
+
+def _latency_ratios(results: dict[tuple[bool, bool], Replay]) -> None:
     end = {c: percentile(results[c].line_ends, 0.5) for c in CONFIGS}
     answered = {c: percentile(results[c].latencies, 0.5) for c in CONFIGS}
     print(
@@ -286,13 +312,6 @@ def main() -> None:
         f"{end[False, False] / end[True, True]:.1f}x (acceptance: at least 5x); "
         f"no reuse + drafting / reuse + drafting: {end[False, True] / end[True, True]:.1f}x"
     )
-    for reuse in (True, False):
-        on, off = (_steps(results[reuse, d]) for d in (True, False))
-        print(
-            f"kvReuse {'on' if reuse else 'off'}: decode steps per line-end answer "
-            f"{off:.1f} without drafting, {on:.1f} with: {off / max(on, 1e-9):.2f}x fewer "
-            "(acceptance: at least 1.5x)"
-        )
 
 
 def _steps(r: Replay) -> float:

@@ -108,6 +108,9 @@ class GenerationRequest:
     should_stop: Callable[[str], bool] | None = None
     # Most tokens drafted from the prompt per decode step (greedy only; 0 = off).
     draft_tokens: int = 0
+    # The document asked about (its URI): drafting reads that document's recent
+    # answers, whatever kvReuse says; None: no answers kept or read.
+    document: str | None = None
 
 
 @dataclass

@@ -47,6 +47,7 @@ class CompletionService:
             top_p=settings.top_p,
             cache_key=key if settings.kv_reuse else None,
             draft_tokens=settings.draft_tokens,
+            document=key,
             should_stop=(lambda text: filters.is_complete(text, ctx))
             if settings.postprocess
             else None,

@@ -207,7 +207,7 @@ def test_config_model_type():
 
 @pytest.mark.parametrize("model_id", ["meta-llama/Llama-2-7b-hf", "Qwen/Qwen2.5-7B", ""])
 def test_unknown_models_are_an_error_not_a_guess(model_id):
-    with pytest.raises(FamilyError, match=r"codellamaLsp\.model_family"):
+    with pytest.raises(FamilyError, match=r"codellamaLsp\.modelFamily"):
         detect(model_id)
 
 

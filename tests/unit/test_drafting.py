@@ -9,7 +9,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lsp_server.engines.transformers.drafting import DraftLength, PromptLookup, accepted
+from lsp_server.engines.transformers.drafting import (
+    AnswerHistory,
+    DraftLength,
+    PromptLookup,
+    accepted,
+)
 from lsp_server.engines.transformers.engine import TransformersEngine
 from lsp_server.generation import CancelToken, GenerationRequest
 from tests.support.keystroke_edits import SOURCE, builder, edits, loaded, request
@@ -35,9 +40,59 @@ def test_lookup_proposes_what_followed_the_longest_most_recent_match():
     assert lookup.propose(3) == [5, 0, 7]
     lookup = PromptLookup([7, 8, 9, 1, 2, 0, 7, 8, 9, 3, 4, 0])
     lookup.extend([7, 8, 9])
-    assert lookup.propose(2) == [3, 4]  # equally long matches: the nearer one
+    assert lookup.propose(2) == [3, 4]  # the longer match, "0 7 8 9"
     assert lookup.propose(0) == []
     assert PromptLookup([1, 2, 3]).propose(4) == []  # the tail alone is no match
+
+
+def test_lookup_drafts_what_most_equal_matches_agree_on_ties_to_the_nearest():
+    # The tail "3 5" matches on "5" alone everywhere (no "3 5" earlier).
+    # "5" is followed by 1 2 twice and by 4 6 once (the most recent): the majority wins.
+    assert PromptLookup([5, 1, 2, 0, 5, 1, 2, 0, 5, 4, 6, 0, 3, 5]).propose(2) == [1, 2]
+    # One each: the nearest.
+    assert PromptLookup([5, 1, 2, 0, 5, 4, 6, 0, 3, 5]).propose(2) == [4, 6]
+    # After the first token only the matches that drafted it vote: 2 (three votes),
+    # then 8 (two of those three), not the nearest 7 (two votes of the others).
+    seq = [5, 2, 8, 0, 5, 2, 8, 0, 5, 2, 9, 0, 5, 1, 7, 0, 5, 1, 7, 0, 3, 5]
+    assert PromptLookup(seq).propose(2) == [2, 8]
+    # A match one token longer outweighs up to 15 shorter ones: "0 5" once, "5" twice.
+    assert PromptLookup([0, 5, 4, 6, 3, 5, 1, 2, 3, 5, 1, 2, 0, 5]).propose(2) == [4, 6]
+
+
+def test_a_short_match_drafts_few_tokens():
+    # Matched on one token only: at most two drafted, however many followed.
+    assert PromptLookup([5, 1, 2, 3, 4, 0, 5]).propose(8) == [1, 2]
+    # Matched on three: up to six.
+    assert PromptLookup([6, 7, 5, 1, 2, 3, 4, 9, 9, 9, 6, 7, 5]).propose(8) == [1, 2, 3, 4, 9, 9]
+
+
+def test_lookup_reads_earlier_answers_within_their_pieces_and_prefers_the_prompt():
+    history = [[7, 8, 1, 2], [7, 8, 3, 4]]  # context ids, then the answer
+    # No match in the prompt: the newest piece's continuation.
+    assert PromptLookup([6, 7, 8], history).propose(4) == [3, 4]  # not past its piece
+    # A piece's last token has nothing after it to draft: never drafts across pieces.
+    assert PromptLookup([0, 2], [[2], [9, 2]]).propose(3) == []
+    assert PromptLookup([0, 2], [[2, 5], [9, 2]]).propose(3) == [5]
+    # An equally long match in the prompt outweighs one in the history.
+    assert PromptLookup([7, 8, 5, 5, 0, 7, 8], history).propose(2) == [5, 5]
+    # A longer one in the history wins.
+    assert PromptLookup([6, 8, 5, 5, 0, 7, 8], history).propose(2) == [3, 4]
+
+
+def test_answer_history_per_document_bounded_in_tokens():
+    history = AnswerHistory(tokens=10, context=2, documents=2)
+    history.add("a", [1, 2, 3], [4, 5])
+    history.add("a", [1, 2, 3], [])  # nothing decided: nothing kept
+    history.add("a", [6, 7], [8, 9, 10])
+    assert history.get("a") == [[2, 3, 4, 5], [6, 7, 8, 9, 10]]
+    history.add("a", [11], [12, 13])  # over 10 tokens: the oldest piece goes
+    assert history.get("a") == [[6, 7, 8, 9, 10], [11, 12, 13]]
+    assert history.get("b") == []  # one document's answers never reach another
+    history.add("b", [1], [2])
+    history.add("c", [1], [3])  # a third document: the least recently used goes
+    assert history.get("a") == [] and history.get("b") == [[1, 2]]
+    history.forget("b")
+    assert history.get("b") == [] and history.get("c") == [[1, 3]]
 
 
 def test_draft_length_grows_while_accepted_and_shrinks_on_rejection():
@@ -48,7 +103,8 @@ def test_draft_length_grows_while_accepted_and_shrinks_on_rejection():
     assert length.current(8) == 5 and length.current(3) == 3
     for _ in range(10):
         length.update(drafted=1, accepted=0, limit=8)
-    assert length.current(8) == 1  # never below one: a draft is still tried
+    assert length.current(8) == 2  # never below two: a draft is still tried
+    assert length.current(1) == 1  # nor above the limit
 
 
 def test_accepted_is_the_greedy_prefix_plus_the_models_own_token():
@@ -71,8 +127,9 @@ def test_drafting_gives_identical_greedy_ids_over_200_edits(loaded, builder):
     for i, (key, text, cursor) in enumerate(edits(seed=21, count=200, docs=2)):
         req = request(builder, text, cursor, max_new_tokens=NEW)
         want = run(off, req, None, 0)
-        with_reuse = run(reusing, req, key, 8)
-        without = run(fresh, req, None, 8)
+        # Both read the document's earlier answers (kept whatever kvReuse says).
+        with_reuse = run(reusing, req, key, 8, document=key)
+        without = run(fresh, req, None, 8, document=key)
         assert without.reused_tokens == 0
         for got in (with_reuse, without):
             if got.token_ids != want.token_ids:
@@ -84,6 +141,7 @@ def test_drafting_gives_identical_greedy_ids_over_200_edits(loaded, builder):
     assert mismatches == []
     assert 0 < kept < drafted  # drafts were accepted and rejected
     assert steps_on < steps_off
+    assert reusing.answers.get("doc0") and fresh.answers.get("doc1")
 
 
 @pytest.mark.slow  # ~2.5 min on a shared 2-core machine
@@ -97,7 +155,7 @@ def test_drafting_on_the_static_cache_path_gives_identical_greedy_ids(loaded, bu
         req = request(builder, text, cursor, max_new_tokens=NEW)
         want = run(dynamic, req, None, 0).token_ids
         # Alternate reuse (the runner's cache, switched between documents) and none.
-        got = run(static, req, key if i % 2 else None, 8)
+        got = run(static, req, key if i % 2 else None, 8, document=key)
         assert static.last_path == "static"
         if got.token_ids != want:
             mismatches.append((i, got.token_ids, want))

@@ -29,7 +29,12 @@ from lsp_server.engines.transformers.compiler import (
     compile_wanted,
     default_backend,
 )
-from lsp_server.engines.transformers.drafting import Drafter, DraftLength, accepted
+from lsp_server.engines.transformers.drafting import (
+    AnswerHistory,
+    Drafter,
+    DraftLength,
+    accepted,
+)
 from lsp_server.engines.transformers.growing_cache import cache_nbytes, new_cache
 from lsp_server.engines.transformers.healing import Healer, HealingLookup
 from lsp_server.engines.transformers.kv_store import CachedPrompt, KVStore, common_prefix_len, crop
@@ -100,6 +105,7 @@ class TransformersEngine:
         self.control_ids = self.tokenizer.control_ids()
         self._healing = HealingLookup(self.tokenizer, excluded=self.control_ids)
         self.draft_length = DraftLength()  # adapted across requests
+        self.answers = AnswerHistory()  # drafting reads a document's recent answers
 
     # -- the decode loop -------------------------------------------------------
 
@@ -136,6 +142,7 @@ class TransformersEngine:
                 session.abandon()
                 raise
             session.keep(request.cache_key)
+            self._remember(request, ids, result)
         result.healed = request.prompt.heal
         result.text = strip_healed(
             self.tokenizer.decode_infilling(result.token_ids), request.prompt.heal
@@ -216,7 +223,17 @@ class TransformersEngine:
         """Prompt-lookup drafting for this request, or None (off, or sampling)."""
         if request.draft_tokens <= 0 or request.temperature > 0:
             return None
-        return Drafter(ids, request.draft_tokens, self.draft_length, request.max_new_tokens)
+        history = self.answers.get(request.document) if request.document is not None else None
+        return Drafter(
+            ids, request.draft_tokens, self.draft_length, request.max_new_tokens, history
+        )
+
+    def _remember(
+        self, request: GenerationRequest, ids: list[int], result: GenerationResult
+    ) -> None:
+        """Keep a greedy answer's decided tokens (a cancelled one's too) for the drafts."""
+        if request.document is not None and request.temperature <= 0:
+            self.answers.add(request.document, ids, result.token_ids)
 
     def _healer(self, removed: str) -> Healer | None:
         """Healing state for one generation (the vocabulary lookup is built once, at load)."""
@@ -297,8 +314,9 @@ class TransformersEngine:
     # -- caches ----------------------------------------------------------------
 
     def forget(self, key: str) -> None:
-        """Drop a document's cache (closed document)."""
+        """Drop a document's cache and answers (closed document)."""
         self.kv.forget(key)
+        self.answers.forget(key)
         if self._static is not None:
             self._static.forget(key)
 
@@ -315,6 +333,7 @@ class TransformersEngine:
         """
         self._closed = True
         self.kv.clear()
+        self.answers.clear()
         self._static = None
         self.model = None  # type: ignore[assignment]
         self.loaded = None  # type: ignore[assignment]
