@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,10 +34,15 @@ from lsp_server.engines.transformers.drafting import (
     DraftLength,
     accepted,
 )
-from lsp_server.engines.transformers.growing_cache import cache_nbytes, new_cache
 from lsp_server.engines.transformers.healing import Healer, HealingLookup
-from lsp_server.engines.transformers.kv_store import CachedPrompt, KVStore, common_prefix_len, crop
+from lsp_server.engines.transformers.kv_store import KVStore
 from lsp_server.engines.transformers.loader import LoadedModel
+from lsp_server.engines.transformers.sessions import (
+    DynamicSession,
+    Session,
+    StaticPathError,
+    StaticSession,
+)
 from lsp_server.engines.transformers.static_runner import (
     CHUNK,
     StaticRunner,
@@ -62,7 +66,6 @@ DEFAULT_CACHE_MB = {"cuda": 4096, "cpu": 512}
 # Prefill pieces: a cancel is noticed between them. Big enough that splitting
 # costs nothing measurable (CPU) or few kernel launches (CUDA, eager).
 PREFILL_PIECE = {"cuda": 512, "cpu": 256}
-MAX_DRAFT = CHUNK - 1  # the `draftTokens` maximum: a verification fits the static chunk
 
 
 class TransformersEngine:
@@ -134,7 +137,7 @@ class TransformersEngine:
             session = self._session(request, ids)
             try:
                 self._run(session, request, ids, cancel, result)
-            except _StaticPathError as exc:
+            except StaticPathError as exc:
                 session.abandon()
                 self._drop_static(f"the static decode path failed ({exc.__cause__!r}); eager now")
                 return self._generate(request, cancel)
@@ -152,7 +155,7 @@ class TransformersEngine:
 
     def _run(
         self,
-        session: _Session,
+        session: Session,
         request: GenerationRequest,
         ids: list[int],
         cancel: CancelToken,
@@ -239,14 +242,14 @@ class TransformersEngine:
         """Healing state for one generation (the vocabulary lookup is built once, at load)."""
         return Healer(self._healing, removed) if removed else None
 
-    def _session(self, request: GenerationRequest, ids: list[int]) -> _Session:
+    def _session(self, request: GenerationRequest, ids: list[int]) -> Session:
         static = self._static
         room = request.max_new_tokens + len(request.prompt.heal)  # healing: ≤ 1 token a char
         if static is not None and len(ids) + room <= static.max_len:
             self.last_path = "compiled" if static.compiled else "static"
-            return _StaticSession(static, self.kv, request.cache_key, ids)
+            return StaticSession(static, self.kv, request.cache_key, ids)
         self.last_path = "dynamic"
-        return _DynamicSession(self, request.cache_key, ids)
+        return DynamicSession(self, request.cache_key, ids)
 
     # -- the static path -------------------------------------------------------
 
@@ -345,122 +348,6 @@ class TransformersEngine:
         kwargs = {self._cache_kwarg: cache, "use_cache": True, "logits_to_keep": keep or 1}
         logits = self.model(input_ids=tensor, **kwargs).logits[0]
         return logits if keep else logits[-1]
-
-
-class _Session:
-    """One generation's view of a cache: prefill, step, then keep it for reuse."""
-
-    reused = 0
-
-    def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None: ...
-    def step(self, token: int) -> torch.Tensor: ...
-    def verify(self, tokens: list[int]) -> torch.Tensor: ...  # logits after each token
-    def room(self) -> int: ...  # most draft tokens one `verify` can take now
-    def truncate(self, n: int) -> None: ...  # hold the first `n` positions only
-    def keep(self, key: str | None) -> None: ...
-    def abandon(self) -> None: ...
-
-
-class _DynamicSession(_Session):
-    def __init__(self, engine: TransformersEngine, key: str | None, ids: list[int]) -> None:
-        self.engine = engine
-        self.cache: Any = None
-        entry = engine.kv.take(key) if key is not None else None
-        if entry is not None and hasattr(entry.cache, "get_seq_length"):
-            # Keep at least one id to feed: its logits start the answer.
-            reused = min(common_prefix_len(entry.ids, ids), len(ids) - 1)
-            if reused > 0:
-                crop(entry.cache, reused)
-                self.cache, self.reused = entry.cache, reused
-        if self.cache is None:
-            self.cache = new_cache(engine.model.config)
-        self.held = ids[: self.reused]  # the ids whose keys/values the cache holds
-
-    def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None:
-        pos, logits = self.reused, None
-        while pos < len(ids):
-            if cancel.is_set():
-                return None
-            end = min(pos + self.engine.piece, len(ids))
-            logits = self.engine._forward(ids[pos:end], self.cache)
-            self.held.extend(ids[pos:end])
-            pos = end
-        return logits
-
-    def step(self, token: int) -> torch.Tensor:
-        logits = self.engine._forward([token], self.cache)
-        self.held.append(token)
-        return logits
-
-    def verify(self, tokens: list[int]) -> torch.Tensor:
-        logits = self.engine._forward(tokens, self.cache, keep=len(tokens))
-        self.held.extend(tokens)
-        return logits
-
-    def room(self) -> int:
-        return MAX_DRAFT
-
-    def truncate(self, n: int) -> None:
-        if n < len(self.held):
-            del self.held[n:]
-            crop(self.cache, n)
-
-    def keep(self, key: str | None) -> None:
-        if key is not None and self.held:
-            crop(self.cache, len(self.held))
-            entry = CachedPrompt(self.held, self.cache, cache_nbytes(self.cache))
-            self.engine.kv.put(key, entry)
-
-    def abandon(self) -> None:
-        self.held = []
-
-
-class _StaticPathError(RuntimeError):
-    """The static/compiled path failed (not the request): fall back to the dynamic path."""
-
-
-class _StaticSession(_Session):
-    def __init__(self, runner: StaticRunner, store: KVStore, key: str | None, ids: list[int]):
-        self.runner = runner
-        runner.switch_to(key, store)
-        self.reused = min(common_prefix_len(runner.ids, ids), len(ids) - 1)
-
-    def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None:
-        try:
-            return self.runner.prefill(ids, self.reused, cancel)
-        except torch.cuda.OutOfMemoryError:
-            raise
-        except Exception as exc:
-            raise _StaticPathError() from exc
-
-    def step(self, token: int) -> torch.Tensor:
-        try:
-            return self.runner.step(token)
-        except torch.cuda.OutOfMemoryError:
-            raise
-        except Exception as exc:
-            raise _StaticPathError() from exc
-
-    def verify(self, tokens: list[int]) -> torch.Tensor:
-        try:
-            return self.runner.verify(tokens)
-        except torch.cuda.OutOfMemoryError:
-            raise
-        except Exception as exc:
-            raise _StaticPathError() from exc
-
-    def room(self) -> int:
-        return self.runner.verify_room()
-
-    def truncate(self, n: int) -> None:
-        del self.runner.ids[n:]
-
-    def keep(self, key: str | None) -> None:
-        if key is None:
-            self.runner.owner, self.runner.ids = None, []
-
-    def abandon(self) -> None:
-        self.runner.owner, self.runner.ids = None, []
 
 
 def _healed(heal: Healer | None, logits: torch.Tensor) -> torch.Tensor:
