@@ -19,13 +19,18 @@ from lsp_server.completion.context import (
     CompletionContext,
     PositionError,
     context_at,
-    index_to_column,
 )
 from lsp_server.completion.service import CompletionService, Suggestion
 from lsp_server.generation import CancelToken, EngineError, GenerationResult, StopReason
 from lsp_server.prompts.families import FamilyError
 from lsp_server.redaction import install_log_redaction, redacted_settings
-from lsp_server.server import code_actions, custom_methods, threads, workspace_context
+from lsp_server.server import (
+    code_actions,
+    completion_items,
+    custom_methods,
+    threads,
+    workspace_context,
+)
 from lsp_server.server.document_sync import DocumentProtocol, strict_converter
 from lsp_server.server.documents import Document, DocumentStore, UnknownDocument
 from lsp_server.server.inflight import Inflight
@@ -291,10 +296,8 @@ def create_server() -> CodeLlamaServer:
     ) -> list[types.InlineCompletionItem]:
         ctx = ls.context(params.text_document.uri, params.position)
         suggestion = await ls.suggest(params.text_document.uri, params.position, ctx)
-        if not suggestion or not suggestion.text:
-            return []
-        here = _cut_range(ls, params.position, ctx)
-        return [types.InlineCompletionItem(insert_text=suggestion.text, range=here)]
+        text = suggestion.text if suggestion else ""
+        return completion_items.inline_items(text, params.position, ctx, ls.encoding)
 
     @ls.feature(
         types.TEXT_DOCUMENT_COMPLETION,
@@ -305,22 +308,9 @@ def create_server() -> CodeLlamaServer:
         # close while the model runs, and the answer belongs to this request.
         ctx = ls.context(params.text_document.uri, params.position)
         suggestion = await ls.suggest(params.text_document.uri, params.position, ctx)
-        if not suggestion or not suggestion.text:
-            return types.CompletionList(is_incomplete=True, items=[])
-        text = suggestion.text
-        label = text.strip().split("\n", 1)[0][:80] or text[:80]
-        here = _cut_range(ls, params.position, ctx)
-        item = types.CompletionItem(
-            label=label,
-            kind=types.CompletionItemKind.Text,
-            detail="Code Llama",
-            documentation=_documentation(ls, text),
-            text_edit=types.TextEdit(range=here, new_text=text),
-            insert_text_format=types.InsertTextFormat.PlainText,
-            filter_text=ctx.line_prefix.strip() + text,
-            sort_text="0",
-        )
-        return types.CompletionList(is_incomplete=True, items=[item])
+        text = suggestion.text if suggestion else ""
+        caps = ls.client_capabilities
+        return completion_items.completion_list(text, params.position, ctx, ls.encoding, caps)
 
     @ls.feature(custom_methods.STATS)
     def stats(ls: CodeLlamaServer, params: Any) -> custom_methods.StatsResult:
@@ -383,30 +373,6 @@ def create_server() -> CodeLlamaServer:
     code_actions.register(ls, ls.actions)
     workspace_context.register(ls)
     return ls
-
-
-def _cut_range(
-    ls: CodeLlamaServer, position: types.Position, ctx: CompletionContext
-) -> types.Range:
-    """Where the context was cut: inside a surrogate pair (or a UTF-8 sequence) the
-    position is moved to the character's start, and the range must say so."""
-    # LSP lines also end at a lone \r (`line_prefix` only knows \n).
-    head = ctx.prefix[max(ctx.prefix.rfind("\n"), ctx.prefix.rfind("\r")) + 1 :]
-    at = types.Position(line=position.line, character=index_to_column(head, len(head), ls.encoding))
-    return types.Range(start=at, end=at)
-
-
-def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent | str:
-    """The suggestion as a code block where the client renders Markdown, else plain."""
-    caps = ls.client_capabilities
-    item: Any = caps and caps.text_document and caps.text_document.completion
-    item = item and item.completion_item
-    formats = (item and item.documentation_format) or []
-    if types.MarkupKind.Markdown in formats:
-        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{text}\n```")
-    if types.MarkupKind.PlainText in formats:
-        return types.MarkupContent(kind=types.MarkupKind.PlainText, value=text)
-    return text
 
 
 async def _pull_configuration(ls: CodeLlamaServer) -> Any:
