@@ -24,7 +24,6 @@ from pygls.exceptions import (
     JsonRpcContentModified,
     JsonRpcException,
     JsonRpcInvalidParams,
-    JsonRpcRequestCancelled,
 )
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
@@ -45,21 +44,18 @@ from lsp_server.actions.new_files import (
     check_existing,
     create_empty_file,
 )
-from lsp_server.actions.preemption import merge, resume
 from lsp_server.actions.test_conventions import UnitTestFileError, locate_test_file
 from lsp_server.completion.prompter import PromptTooLong
 from lsp_server.completion.service import CompletionService
 from lsp_server.engines.transformers.loader import ModelLoadError
 from lsp_server.generation import (
-    CancelToken,
     EngineError,
-    GenerationRequest,
     GenerationResult,
     Prompt,
-    StopReason,
 )
 from lsp_server.prompts.families import FamilyError
 from lsp_server.safe_read import read_regular_text
+from lsp_server.server.action_generation import ActionRequest, generate_yielding
 from lsp_server.server.documents import DocumentStore
 from lsp_server.server.models import ModelManager
 from lsp_server.server.progress import Progress, Reporter
@@ -334,62 +330,9 @@ class CodeActions:
         uri: str,
         progress: Progress,
     ) -> GenerationResult:
-        """Build the prompt and generate on the shared worker (a remote prompter may
-        ask its server its limits); a new action on the same document replaces this one.
-
-        Ghost text goes first: the job yields at a decode step while a
-        completion waits, and resumes from what it had written (`resume`).
-        """
-        settings = self.settings()
-        engine = service.engine
-        built: list[GenerationRequest] = []  # the whole request, built once on the worker
-
-        def whole() -> GenerationRequest:
-            if not built:
-                built.append(
-                    GenerationRequest(
-                        prompt=build(),
-                        max_new_tokens=max_new,
-                        temperature=settings.temperature,
-                        top_p=settings.top_p,
-                        cache_key=None,
-                        should_stop=stop,
-                    )
-                )
-            return built[0]
-
-        done = GenerationResult(text="", stop_reason=StopReason.CANCELLED)
-        while True:
-            tokens: list[CancelToken] = []
-
-            def job(cancel: CancelToken, done=done, tokens=tokens) -> GenerationResult:
-                tokens.append(cancel)
-                request = whole()
-                part = request if not done.steps else resume(request, done)
-                return engine.generate(part, cancel)
-
-            if progress.cancelled:  # pressed while the plan was parsed: never start the model
-                raise JsonRpcRequestCancelled("cancelled")
-            task = asyncio.ensure_future(self.worker.run(f"{uri}#action", job, yields=True))
-            progress.on_cancel(task.cancel)
-            try:
-                result = await task
-            except asyncio.CancelledError:
-                if progress.cancelled:  # the user pressed cancel on the progress
-                    raise JsonRpcRequestCancelled("cancelled") from None
-                raise
-            cancelled = bool(tokens) and tokens[0].cancelled
-            preempted = not cancelled and bool(tokens) and tokens[0].preempted
-            if result is not None:
-                done = merge(done, result, service.prompter.answer_decoder())
-            if preempted and result is not None and result.stop_reason == StopReason.CANCELLED:
-                if done.steps < max_new:
-                    continue  # a completion ran first; carry on from here
-                done.stop_reason = StopReason.LENGTH
-            break
-        if done.stop_reason == StopReason.CANCELLED:
-            raise JsonRpcRequestCancelled("cancelled: a newer code action replaced this one")
-        return done
+        """Generate on the shared worker, yielding to ghost text (`action_generation.py`)."""
+        request = ActionRequest(build, max_new, stop, self.settings())
+        return await generate_yielding(self.worker, service, request, f"{uri}#action", progress)
 
 
 def register(ls: LanguageServer, actions: CodeActions) -> None:
