@@ -31,9 +31,11 @@ from lsp_server.server.custom_methods import DOCUMENT, PROMPT
 from tests.support import reference_text as ref
 from tests.support.lsp import custom, plain
 from tests.support.lsp_session import Session
+from tests.support.scale import cases
 
 pytestmark = pytest.mark.slow
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2000"))  # CI runs the default
+# Scripts per run: 400 by default, 2000 with CODELLAMA_LSP_FULL_TESTS=1, or FUZZ_EXAMPLES.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", cases(400, 2000)))
 OPTIONS = {"model": "bundled", "maxNewTokens": 2, "contextWindow": 64}
 SNIPPETS = (
     "a", "b", "x = 1", "def f(x):", "    ", "\t", " ", "(", ")", "é", "你好", "😀", "𝄞",

@@ -18,10 +18,12 @@ from lsp_server.engines.transformers.drafting import (
 from lsp_server.engines.transformers.engine import TransformersEngine
 from lsp_server.generation import CancelToken, GenerationRequest
 from tests.support.keystroke_edits import SOURCE, builder, edits, loaded, request
+from tests.support.scale import cases
 
 __all__ = ["builder", "loaded"]  # fixtures
 
 NEW = 16  # long enough for several drafted steps per answer
+EDITS = cases(60, 200)  # random edits per exactness test (tests/support/scale.py)
 
 
 def run(engine, req: GenerationRequest, key: str | None, draft: int, **kw):
@@ -119,12 +121,12 @@ def test_accepted_is_the_greedy_prefix_plus_the_models_own_token():
 # -- exactness over random edits -------------------------------------------------------
 
 
-@pytest.mark.slow  # ~2.5 min on a shared 2-core machine
-def test_drafting_gives_identical_greedy_ids_over_200_edits(loaded, builder):
+@pytest.mark.slow  # 200 edits (CODELLAMA_LSP_FULL_TESTS=1): ~2.5 min on a shared 2-core machine
+def test_drafting_gives_identical_greedy_ids_over_random_edits(loaded, builder):
     """Dynamic path, with KV reuse (growing caches in the store) and without."""
     off, reusing, fresh = (TransformersEngine(loaded) for _ in range(3))
     mismatches, steps_off, steps_on, drafted, kept = [], 0, 0, 0, 0
-    for i, (key, text, cursor) in enumerate(edits(seed=21, count=200, docs=2)):
+    for i, (key, text, cursor) in enumerate(edits(seed=21, count=EDITS, docs=2)):
         req = request(builder, text, cursor, max_new_tokens=NEW)
         want = run(off, req, None, 0)
         # Both read the document's earlier answers (kept whatever kvReuse says).
@@ -144,14 +146,14 @@ def test_drafting_gives_identical_greedy_ids_over_200_edits(loaded, builder):
     assert reusing.answers.get("doc0") and fresh.answers.get("doc1")
 
 
-@pytest.mark.slow  # ~2.5 min on a shared 2-core machine
+@pytest.mark.slow  # 200 edits (CODELLAMA_LSP_FULL_TESTS=1): ~2.5 min on a shared 2-core machine
 def test_drafting_on_the_static_cache_path_gives_identical_greedy_ids(loaded, builder):
     """The CUDA-graph path's cache logic (verification in the chunk's shape), run eagerly."""
     dynamic = TransformersEngine(loaded)
     static = TransformersEngine(loaded, context_window=512)
     static.use_static()
     mismatches, drafted, kept = [], 0, 0
-    for i, (key, text, cursor) in enumerate(edits(seed=22, count=200, docs=2)):
+    for i, (key, text, cursor) in enumerate(edits(seed=22, count=EDITS, docs=2)):
         req = request(builder, text, cursor, max_new_tokens=NEW)
         want = run(dynamic, req, None, 0).token_ids
         # Alternate reuse (the runner's cache, switched between documents) and none.
