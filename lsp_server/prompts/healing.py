@@ -30,10 +30,21 @@ MAX_HEALED_CHARS = 32
 
 
 def heal_split(prefix: str) -> tuple[str, str]:
-    """(kept prefix, removed tail) with `kept + removed == prefix`."""
+    """(kept prefix, removed tail) with `kept + removed == prefix`.
+
+    Of the spaces before the tail's word only the last is removed: the
+    tokenizer writes `\n    return` as `▁▁▁` + `▁return` (a word carries one
+    space), so a prompt ending in the other spaces ends where a token does,
+    and the first generated token, `▁return`, re-writes the removed space at
+    no extra decode step. A tab is a token of its own: it stays.
+    """
     line_start = prefix.rfind("\n") + 1
     match = _TAIL.search(prefix, line_start)
     start = match.start() if match else len(prefix)
+    while start + 1 < len(prefix) and prefix[start] in " \t" and prefix[start + 1] in " \t":
+        start += 1  # keep all but the last blank
+    if prefix[start : start + 1] == "\t":
+        start += 1
     if len(prefix) - start > MAX_HEALED_CHARS:
         start = len(prefix) - MAX_HEALED_CHARS
         while start < len(prefix) and prefix[start] in " \t":
@@ -62,11 +73,12 @@ def strip_healed(text: str, removed: str) -> str:
 
 
 def trim_horizontal(prefix: str) -> tuple[str, str]:
-    """(kept, removed) for remote engines: only trailing spaces and tabs move.
+    """(kept, removed) for remote engines: only the last trailing space moves.
 
     Their servers tokenize the text themselves and offer no constraint on the
     first tokens, so a partial word is left in place (the model must see it);
-    trailing whitespace alone is safe to move into the answer.
+    a trailing space alone is safe to move into the answer.
     """
-    kept = prefix.rstrip(" \t")
-    return kept, prefix[len(kept) :]
+    if prefix.endswith(" "):
+        return prefix[:-1], " "  # as in `heal_split`: the next word carries one space
+    return prefix, ""

@@ -137,7 +137,7 @@ class TextPromptBuilder:
 
         `context` blocks (other files' code) go at the top of the prefix, as
         in the ids builder, within `context_share` of the budget. With `heal`,
-        trailing spaces and tabs move from the prompt into `Prompt.heal` (the
+        the last trailing space moves from the prompt into `Prompt.heal` (the
         engine strips them from the answer): the most token healing a remote
         API allows, see docs/remote-engines.md.
         """

@@ -55,8 +55,9 @@ def _builder() -> TextPromptBuilder:
 
 def test_trailing_spaces_leave_the_prompt_and_a_partial_word_stays():
     prompt = _builder().build("def f(x):\n    ", "\n", 200, heal=True)
-    assert prompt.heal == "    " and prompt.text is not None
-    assert "def f(x):\n" in prompt.text and "def f(x):\n    " not in prompt.text
+    # Only the last space moves: `▁▁▁` + `▁word` is how the indent tokenizes.
+    assert prompt.heal == " " and prompt.text is not None
+    assert "def f(x):\n   " in prompt.text and "def f(x):\n    " not in prompt.text
     assert _builder().build("def f(x):\n    ret", "\n", 200, heal=True).heal == ""
     assert _builder().build("def f(x):\n    ", "\n", 200).heal == ""  # off
 

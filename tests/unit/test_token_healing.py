@@ -22,15 +22,17 @@ __all__ = ["builder", "loaded"]  # fixtures
 @pytest.mark.parametrize(
     ("prefix", "kept", "removed"),
     [
-        ("def f(x):\n    ", "def f(x):\n", "    "),
-        ("def f(x):\n    ret", "def f(x):\n", "    ret"),
+        # A word carries one space (`▁▁▁` + `▁return`): only the last space goes.
+        ("def f(x):\n    ", "def f(x):\n   ", " "),
+        ("def f(x):\n    ret", "def f(x):\n   ", " ret"),
+        ("\t\treturn", "\t\t", "return"),  # a tab is a token of its own
         ("    return x", "    return", " x"),
         ("x = foo(", "x = foo", "("),
         ("y = a =", "y = a", " ="),
         ("n = 12", "n =", " 12"),
         ("done\n", "done\n", ""),
         ("", "", ""),
-        ("a\tb\t", "a\tb", "\t"),
+        ("a\tb\t", "a\tb\t", ""),
     ],
 )
 def test_heal_split_backs_off_what_the_tokenizer_would_merge(prefix, kept, removed):
@@ -47,7 +49,8 @@ def test_strip_healed_and_remote_trim():
     assert strip_healed("  ", "    ") == ""  # stopped inside the removed text
     assert strip_healed("  return", "    ") == "return"  # an unconstrained remote model
     assert strip_healed("\nx", "    ") == "\nx"
-    assert trim_horizontal("if x:\n    ") == ("if x:\n", "    ")
+    assert trim_horizontal("if x:\n    ") == ("if x:\n   ", " ")  # a word carries one space
+    assert trim_horizontal("if x:\n\t") == ("if x:\n\t", "")  # a tab is its own token
     assert trim_horizontal("    ret") == ("    ret", "")
 
 
@@ -129,9 +132,9 @@ def test_healing_on_the_static_path_gives_the_dynamic_paths_ids(loaded, builder)
 
 def test_healing_tokens_do_not_count_against_max_new_tokens(loaded, builder):
     engine = TransformersEngine(loaded)
-    cursor = SOURCE.index("    unicode_whitespace_trans") + 4  # after the indent: "    " removed
+    cursor = SOURCE.index("    unicode_whitespace_trans") + 4  # after the indent: " " removed
     req = _request(builder, SOURCE, cursor, max_new_tokens=3)
-    assert req.prompt.heal == "    "
+    assert req.prompt.heal == " "
     got = _generate(engine, req, None)
     assert got.stop_reason == "length"
     assert len(got.token_ids) > 3 and got.text  # healing steps + 3 of the answer
