@@ -17,6 +17,7 @@ from lsp_server.completion.context import CompletionContext
 from lsp_server.completion.filters import (
     block_scope,
     line_suffix_join,
+    rejoin,
     repetition,
     rest_of_line,
     single_line,
@@ -77,6 +78,8 @@ def postprocess(text: str, ctx: CompletionContext, stop_reason: str | None = Non
         # Re-typing the code after the cursor marks where the middle ended, as
         # clearly as <EOT> would have: what precedes is judged as the model's own.
         pos = suffix_copy.start(text, ctx, cut_by_limit=True)
+        if pos is None:
+            pos = rejoin.end(text, ctx)
         if pos is not None:
             return _own_end(text[:pos], ctx)
     return _rules(text, ctx)
