@@ -42,17 +42,16 @@ def applies(text: str, ctx: CompletionContext) -> bool:
 def rejoins(text: str, rest: str) -> list[int]:
     """Offsets where `text` re-types `rest` (the cursor line's remainder) up to a line end.
 
-    A rest that starts with whitespace cannot start inside a line's
-    indentation (`        x` holds `    x` at column 4: misaligned).
+    A match inside indentation (`        x` holds `    x` at column 4) counts
+    too: syntax tells a misaligned match from a middle that ends in the
+    indentation the rest of the line needs.
     """
     found = []
     pos = text.find(rest)
     while pos >= 0:
         after = text[pos + len(rest) :]
         ends_line = after.lstrip(" \t\r")[:1] in ("", "\n")
-        line_start = text.rfind("\n", 0, pos) + 1
-        misaligned = rest[0] in " \t" and pos > line_start and is_blank(text[line_start:pos])
-        if ends_line and not misaligned:
+        if ends_line:
             found.append(pos)
         pos = text.find(rest, pos + 1)
     return found
@@ -76,10 +75,14 @@ def end(text: str, ctx: CompletionContext) -> int | None:
     region = text[:bound]
     joins = [p for p in rejoins(text, rest) if p <= bound]
     line_ends = [i for i, ch in enumerate(region) if ch == "\n"]
-    if bound < len(text):
-        line_ends.append(bound)
+    if bound < len(text) and not is_blank(text[text.rfind("\n", 0, bound) + 1 : bound]):
+        line_ends.append(bound)  # (indentation before a cut belongs to what was cut)
     # Preference order on equal errors: latest rejoin first, then earliest line end.
-    ranked = list(reversed(joins)) + [i for i in line_ends if i not in joins]
+    glued = [i for i in reversed(line_ends) if i not in joins]
+    # The rest of the cursor line glued to an empty line would stand on a line
+    # of its own: the last resort.
+    glued.sort(key=lambda i: i == 0 or text[i - 1] == "\n")
+    ranked = list(reversed(joins)) + glued
     ranked = ranked[:MAX_CANDIDATES]
     if not ranked:
         return None
