@@ -16,9 +16,12 @@ Syntax decides among them: the end whose insertion leaves the fewest
 tree-sitter errors around the cursor wins. On a tie a rejoin beats a line
 end (it is positive evidence), the last rejoin beats earlier ones (a
 middle repeats its own fragments, `x += 1` before `y -= 1`, while run-on
-after the rejoin is new code), and the first line end beats later ones
-(the single-line rule's own choice). What the other truncating filters cut
-(a stray closer, leaving the block, a loop) stays cut.
+after the rejoin is new code), and the last line end beats earlier ones
+(tree-sitter accepts many a glued line, `if c == '(':pth -= 1`; junk after
+the middle is bounded by what the other truncating filters cut: a stray
+closer, leaving the block, a loop). A line end glued to an empty line comes
+last (the rest would stand alone at column 0). When the first line end wins
+the single-line rules decide, as before.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def end(text: str, ctx: CompletionContext) -> int | None:
     line_ends = [i for i, ch in enumerate(region) if ch == "\n"]
     if bound < len(text) and not is_blank(text[text.rfind("\n", 0, bound) + 1 : bound]):
         line_ends.append(bound)  # (indentation before a cut belongs to what was cut)
-    # Preference order on equal errors: latest rejoin first, then earliest line end.
+    # Preference order on equal errors: the latest rejoin, then the latest line end.
     glued = [i for i in reversed(line_ends) if i not in joins]
     # The rest of the cursor line glued to an empty line would stand on a line
     # of its own: the last resort.
@@ -92,4 +95,7 @@ def end(text: str, ctx: CompletionContext) -> int | None:
         if count is None:
             return None
         scored.append((count, order, pos))
-    return min(scored)[2]
+    best = min(scored)[2]
+    if best not in joins and best <= text.find("\n"):
+        return None  # the first line end: the single-line rules' own answer
+    return best
