@@ -33,6 +33,7 @@ from pygls.lsp.client import LanguageClient
 
 from benchmarks.lsp_client import SERVER_ENV, percentile
 from lsp_server.actions.listing import find_function, list_actions
+from lsp_server.server.custom_methods import STATS
 from lsp_server.syntax import DocumentCache
 
 
@@ -109,7 +110,7 @@ async def over_the_wire(text: str, points, resolves: int) -> dict[str, list[floa
         )
     )
     client.initialized(types.InitializedParams())
-    while (await client.protocol.send_request_async("codellamaLsp/stats", {})).state not in (
+    while (await client.protocol.send_request_async(STATS, {})).state not in (
         "ready",
         "failed",
     ):

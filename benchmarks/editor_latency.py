@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from lsp_server.server.custom_methods import STATS
 from tests.support.nvim_binary import NVIM
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,7 +205,7 @@ def run_once(threads: int, bursts: int, max_new: int) -> dict[str, Any]:
                 time.sleep(0.01)
             threads_used = ed.lua(
                 "local c = vim.lsp.get_clients({ name = 'codellama_lsp' })[1]"
-                " local r = c:request_sync('codellamaLsp/stats', {}, 10000)"
+                f" local r = c:request_sync('{STATS}', {{}}, 10000)"
                 " return r and r.result and r.result.torch_threads"
             )
             latencies, shown = [], 0

@@ -30,6 +30,7 @@ from benchmarks.filters_oracle import program
 from benchmarks.heldout_cuts import cases as heldout_cases
 from benchmarks.sandbox import Sandbox
 from lsp_server.completion.context import CompletionContext
+from lsp_server.completion.prompter import IdsPrompter
 from lsp_server.completion.service import CompletionService
 from lsp_server.engines.transformers.engine import TransformersEngine
 from lsp_server.engines.transformers.loader import BUNDLED_MODEL, load_model
@@ -70,7 +71,9 @@ async def run(args: argparse.Namespace) -> int:
     # Only problems every placement applies to: the rows compare the same problems.
     base = [c for c in base if all(placed(c, p) is not None for p in PLACEMENTS)]
     loaded = load_model(str(BUNDLED_MODEL), "cpu")
-    service = CompletionService(TransformersEngine(loaded), PromptBuilder(loaded.tokenizer))
+    service = CompletionService(
+        TransformersEngine(loaded), IdsPrompter(PromptBuilder(loaded.tokenizer))
+    )
     sandbox = Sandbox(timeout=args.timeout, jobs=args.jobs)
     rows = []
     started = time.perf_counter()

@@ -17,11 +17,14 @@ import socket
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jsonschema
+
+from benchmarks.fake_replies import Reply, Tok, openai_events, tgi_events
+
+__all__ = ["HOSTILE", "FakeServer", "Reply", "Tok", "load_spec"]
 
 # In the repository (source and license: data/specs/README.md).
 SPEC = Path(__file__).resolve().parents[1] / "data" / "specs" / "tgi-openapi.json"
@@ -35,33 +38,6 @@ REQUEST_SCHEMAS = {
 
 def load_spec() -> dict:
     return json.loads(SPEC.read_text(encoding="utf-8"))
-
-
-@dataclass(frozen=True)
-class Tok:
-    """One token the fake streams: its text, id and special flag."""
-
-    text: str
-    id: int = 1000
-    special: bool = False
-
-
-@dataclass
-class Reply:
-    """What the fake answers to one request (scripted per path)."""
-
-    status: int = 200
-    tokens: list[Tok] = field(default_factory=list)
-    finish: str = "eos_token"
-    delay: float = 0.0  # seconds between streamed tokens
-    stall: float = 0.0  # seconds before the status line
-    drop_after: int | None = None  # close the socket after this many tokens
-    error: str = ""  # the `error` text of an ErrorResponse
-    error_type: str = "validation"
-    retry_after: str | None = None
-    body: bytes | None = None  # a raw body instead (odd servers)
-    fail_after: int | None = None  # stream an ErrorResponse event after this many tokens
-    hostile: str = ""  # one of HOSTILE: a server that misbehaves on purpose
 
 
 # Misbehaving answers (each stops when the client hangs up, or after HOSTILE_SECONDS):
@@ -252,58 +228,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.check("response /generate", "GenerateResponse", {"generated_text": text})
             self._json(200, {"generated_text": text})
         elif self.path == "/generate_stream":
-            self._stream(reply, self._tgi_events(reply, body))
+            self._stream(reply, tgi_events(reply, body, self.fake.check))
         else:
-            self._stream(reply, self._openai_events(reply))
+            self._stream(reply, openai_events(reply, self.fake.model_id, self.fake.check))
 
     # -- answers --------------------------------------------------------------
-
-    def _tgi_events(self, reply: Reply, body: dict):
-        tokens = reply.tokens
-        for i, tok in enumerate(tokens):
-            if i == reply.fail_after:
-                err = {"error": reply.error, "error_type": reply.error_type}
-                self.fake.check("response /generate_stream", "ErrorResponse", err)
-                yield json.dumps(err)
-                return
-            event: dict = {
-                "index": i,
-                "token": {"id": tok.id, "text": tok.text, "logprob": -0.1, "special": tok.special},
-            }
-            if i == len(tokens) - 1:
-                event["generated_text"] = "".join(t.text for t in tokens if not t.special)
-                if (body.get("parameters") or {}).get("details"):
-                    event["details"] = {
-                        "finish_reason": reply.finish,
-                        "generated_tokens": len(tokens),
-                        "input_length": len(str(body.get("inputs", ""))) // 4,
-                    }
-            self.fake.check("response /generate_stream", "StreamResponse", event)
-            yield json.dumps(event)
-
-    def _openai_events(self, reply: Reply):
-        tokens = reply.tokens
-        for i, tok in enumerate(tokens):
-            last = i == len(tokens) - 1
-            chunk = {
-                "id": "",
-                "object": "text_completion",
-                "created": 0,
-                "model": self.fake.model_id,
-                "system_fingerprint": "3.3.6-dev0",
-                "choices": [
-                    {
-                        "index": 0,
-                        "text": "" if tok.special else tok.text,
-                        "finish_reason": ("stop" if reply.finish != "length" else "length")
-                        if last
-                        else "",
-                    }
-                ],
-            }
-            self.fake.check("response /v1/completions", "Chunk", chunk)
-            yield json.dumps(chunk)
-        yield "[DONE]"
 
     def _stream(self, reply: Reply, events) -> None:
         self.send_response(200)

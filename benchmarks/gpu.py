@@ -41,7 +41,6 @@ import inspect
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ import torch
 from lsp_server.engines.transformers.engine import TransformersEngine
 from lsp_server.engines.transformers.loader import BUNDLED_MODEL, load_model
 from lsp_server.engines.transformers.static_runner import static_cache_bytes
-from lsp_server.generation import GenerationRequest, Prompt
+from lsp_server.generation import CancelToken, GenerationRequest, Prompt
 from lsp_server.prompts.codellama_ids import PromptBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,7 +138,7 @@ def replay(
             draft_tokens=draft,
         )
         started = time.perf_counter()
-        result = engine.generate(request, threading.Event())
+        result = engine.generate(request, CancelToken())
         elapsed = time.perf_counter() - started
         if i == 0:
             cold = elapsed  # a new document: the whole prompt is prefilled
@@ -159,9 +158,9 @@ def decode_ms_per_token(engine: TransformersEngine, ids: list[int], repeats: int
             request = GenerationRequest(
                 Prompt(ids=ids, stop_ids=NO_STOP), max_new_tokens=n, cache_key="slope"
             )
-            engine.generate(request, threading.Event())  # same prompt again: all reused
+            engine.generate(request, CancelToken())  # same prompt again: all reused
             started = time.perf_counter()
-            engine.generate(request, threading.Event())
+            engine.generate(request, CancelToken())
             t[n] = time.perf_counter() - started
         slopes.append((t[64] - t[16]) / 48 * 1000)
     return statistics.median(slopes)

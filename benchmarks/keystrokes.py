@@ -172,22 +172,33 @@ class Typist:
         self.cursor += len(insert)
 
 
-CONFIGS = ((True, True), (True, False), (False, True), (False, False))  # (reuse, drafting)
+# (kvReuse, drafting, tokenHealing)
+CONFIGS = ((True, True, True), (True, False, True), (False, True, True), (False, False, True))
+HEALING = ((True, True, True), (True, True, False))  # --healing: the same server, healing on/off
 
 
 async def replay(
-    options: dict, keys_by_function: list[list[str]], key_s: float, draft_tokens: int
-) -> dict[tuple[bool, bool], Replay]:
+    options: dict,
+    keys_by_function: list[list[str]],
+    key_s: float,
+    draft_tokens: int,
+    configs: tuple[tuple[bool, bool, bool], ...] = CONFIGS,
+) -> dict[tuple[bool, bool, bool], Replay]:
     """All servers up at once; each function is typed into one after the other.
 
     Alternating function by function keeps a change in the machine's load
     from landing on one setting only.
     """
     clients = {
-        (reuse, draft): BenchClient(
-            {**options, "kvReuse": reuse, "draftTokens": draft_tokens if draft else 0}
+        (reuse, draft, heal): BenchClient(
+            {
+                **options,
+                "kvReuse": reuse,
+                "draftTokens": draft_tokens if draft else 0,
+                "tokenHealing": heal,
+            }
         )
-        for reuse, draft in CONFIGS
+        for reuse, draft, heal in configs
     }
     async with contextlib.AsyncExitStack() as stack:
         for client in clients.values():
@@ -220,7 +231,7 @@ def _params(line: int, character: int) -> types.InlineCompletionParams:
     )
 
 
-def row(config: tuple[bool, bool], r: Replay) -> str:
+def row(config: tuple[bool, bool, bool], r: Replay) -> str:
     gens = max(r.stats.get("generations", 0), 1)
     runs = r.line_end_runs
     steps = sum(x["steps"] - 1 for x in runs)  # decode forwards after the prefill
@@ -228,7 +239,7 @@ def row(config: tuple[bool, bool], r: Replay) -> str:
     accepted = sum(x["accepted"] for x in runs)
     drafted = sum(x["drafted"] for x in runs)
     return (
-        f"| {'on' if config[0] else 'off'} | {'on' if config[1] else 'off'} | {r.sent} "
+        f"| {' | '.join('on' if c else 'off' for c in config)} | {r.sent} "
         f"| {len(r.latencies)} | {1 - len(r.latencies) / max(r.sent, 1):.0%} "
         f"| {percentile(r.latencies, 0.5) * 1000:.0f} | {percentile(r.latencies, 0.95) * 1000:.0f} "
         f"| {percentile(r.line_ends, 0.5) * 1000:.0f} | {percentile(r.line_ends, 0.95) * 1000:.0f} "
@@ -248,14 +259,25 @@ def main() -> None:
     parser.add_argument("--context-window", type=int, default=4096)
     parser.add_argument("--key-ms", type=float, default=80)
     parser.add_argument("--draft-tokens", type=int, default=8, help="draftTokens when drafting")
+    parser.add_argument(
+        "--reuse-only",
+        action="store_true",
+        help="two servers, kvReuse on, drafting on and off (the step counts; no 5x figure)",
+    )
+    parser.add_argument(
+        "--healing",
+        action="store_true",
+        help="two servers, reuse and drafting on, tokenHealing on and off (its latency cost)",
+    )
     args = parser.parse_args()
+    configs = HEALING if args.healing else CONFIGS[:2] if args.reuse_only else CONFIGS
     keys = [keys_for(function_source(f)) for f in args.functions]
     base = {
         "model": "bundled",
         "maxNewTokens": args.max_new_tokens,
         "contextWindow": args.context_window,
     }
-    results = asyncio.run(replay(base, keys, args.key_ms / 1000, args.draft_tokens))
+    results = asyncio.run(replay(base, keys, args.key_ms / 1000, args.draft_tokens, configs))
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
     model_name = next((x.split(":", 1)[1].strip() for x in cpu if "Model name" in x), "")
     print(f"date: {datetime.date.today()}; machine: {model_name or platform.machine()}")
@@ -266,16 +288,45 @@ def main() -> None:
         f"draftTokens {args.draft_tokens} when drafting"
     )
     print(
-        "| kvReuse | drafting | requests | answered | cancelled | p50 ms | p95 ms "
+        "| kvReuse | drafting | tokenHealing | requests | answered | cancelled | p50 ms | p95 ms "
         "| line-end p50 ms | line-end p95 ms | line-end model p50 ms "
         "| line-end decode steps/answer | tokens/answer | accepted/step | accepted/drafted "
         "| before next key | prefill tokens/gen | typed through | typing s |"
     )
-    print("|" + "---|" * 18)
-    for config in CONFIGS:
+    print("|" + "---|" * 19)
+    for config in configs:
         print(row(config, results[config]))
-    end = {c: percentile(results[c].line_ends, 0.5) for c in CONFIGS}
-    answered = {c: percentile(results[c].latencies, 0.5) for c in CONFIGS}
+    _summary(results, configs)
+
+
+def _summary(results: dict[tuple[bool, bool, bool], Replay], configs: tuple) -> None:
+    if configs == HEALING:
+        on, off = (results[c] for c in HEALING)
+        print(
+            f"tokenHealing on / off: p50 {_ratio(on.latencies, off.latencies):.2f}x answered, "
+            f"{_ratio(on.line_ends, off.line_ends):.2f}x at line ends; decode steps per "
+            f"line-end answer {_steps(on):.1f} on, {_steps(off):.1f} off; answers shown "
+            f"(not empty) {on.shown} on, {off.shown} off"
+        )
+        return
+    if configs == CONFIGS:
+        _latency_ratios(results)
+    for reuse in sorted({reuse for reuse, _, _ in configs}, reverse=True):
+        on, off = (_steps(results[reuse, d, True]) for d in (True, False))
+        print(
+            f"kvReuse {'on' if reuse else 'off'}: decode steps per line-end answer "
+            f"{off:.1f} without drafting, {on:.1f} with: {off / max(on, 1e-9):.2f}x fewer "
+            "(acceptance: at least 1.5x)"
+        )
+
+
+def _ratio(a: list[float], b: list[float]) -> float:
+    return percentile(a, 0.5) / max(percentile(b, 0.5), 1e-9)
+
+
+def _latency_ratios(results: dict[tuple[bool, bool, bool], Replay]) -> None:
+    end = {c[:2]: percentile(results[c].line_ends, 0.5) for c in CONFIGS}
+    answered = {c[:2]: percentile(results[c].latencies, 0.5) for c in CONFIGS}
     print(
         f"p50 no reuse / reuse (both without drafting): "
         f"{answered[False, False] / answered[True, False]:.1f}x answered, "
@@ -286,13 +337,6 @@ def main() -> None:
         f"{end[False, False] / end[True, True]:.1f}x (acceptance: at least 5x); "
         f"no reuse + drafting / reuse + drafting: {end[False, True] / end[True, True]:.1f}x"
     )
-    for reuse in (True, False):
-        on, off = (_steps(results[reuse, d]) for d in (True, False))
-        print(
-            f"kvReuse {'on' if reuse else 'off'}: decode steps per line-end answer "
-            f"{off:.1f} without drafting, {on:.1f} with: {off / max(on, 1e-9):.2f}x fewer "
-            "(acceptance: at least 1.5x)"
-        )
 
 
 def _steps(r: Replay) -> float:

@@ -15,6 +15,8 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from lsp_server.server.custom_methods import PROMPT, STATS
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 
@@ -73,7 +75,7 @@ class BenchClient:
         return plain(await self.client.protocol.send_request_async(method, params))
 
     async def stats(self) -> dict[str, Any]:
-        return await self.custom("codellamaLsp/stats", {})
+        return await self.custom(STATS, {})
 
     async def configure(self, **settings: Any) -> None:
         """Change settings the way an editor does, and wait until they apply."""
@@ -113,7 +115,7 @@ class BenchClient:
 
     async def prompt(self, uri: str, line: int, character: int) -> dict[str, Any]:
         return await self.custom(
-            "codellamaLsp/prompt",
+            PROMPT,
             {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}},
         )
 

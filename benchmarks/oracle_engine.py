@@ -20,13 +20,19 @@ import gzip
 import json
 import logging
 import sys
-import threading
 import time
 from pathlib import Path
 
 from benchmarks.oracle_runon import VARIANTS, runon
 from lsp_server.engines.transformers.loader import BUNDLED_MODEL
-from lsp_server.generation import GenerationRequest, GenerationResult
+from lsp_server.generation import (
+    CancelToken,
+    EngineInfo,
+    GenerationRequest,
+    GenerationResult,
+    StoppingCriteria,
+    StopReason,
+)
 from lsp_server.prompts.codellama_ids import fim_prompt_ids
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
 from lsp_server.prompts.healing import heal_split, strip_healed
@@ -49,6 +55,8 @@ class OracleEngine:
     """Answers canonical middles, looked up by the exact prompt ids."""
 
     name = "oracle"
+    prompt_kind = "ids"
+    last_path = ""
 
     def __init__(self, cases: list[dict], tokenizer: FimTokenizer, variant: str = "none") -> None:
         if variant != "none" and variant not in VARIANTS:
@@ -79,7 +87,7 @@ class OracleEngine:
             return removed + middle
         return removed + runon(middle, case["prompt"], case["suffix"], self.variant)
 
-    def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+    def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         start = time.perf_counter()
         ids = list(request.prompt.ids or [])
         text = self.answer(ids)
@@ -92,31 +100,33 @@ class OracleEngine:
             result.steps = 1
             return result
         out: list[int] = []
-        result.stop_reason = "eot" if self.variant in _ENDS_WITH_EOT else "length"
+        stopping = StoppingCriteria(request, cancel)  # the real engine's rule
+        result.stop_reason = StopReason.EOT if self.variant in _ENDS_WITH_EOT else StopReason.LENGTH
         for token in self.tok.encode_infilling(text):
-            # Same order of checks as the transformers engine's decode loop.
             result.steps += 1
+            cancel.step(result.steps)
             out.append(token)
             partial = self.tok.decode_infilling(out)
-            healing = not partial.startswith(request.prompt.heal)
-            if (
-                not healing
-                and request.should_stop is not None
-                and request.should_stop(strip_healed(partial, request.prompt.heal))
-            ):
-                result.stop_reason = "stop"
-                break
-            if len(out) >= request.max_new_tokens + len(request.prompt.heal) and not healing:
-                result.stop_reason = "length"
-                break
-            if cancel.is_set():
-                result.stop_reason = "cancelled"
+            healing = not partial.startswith(request.prompt.heal)  # still re-writing it
+            counted = 0 if healing else len(out) - len(request.prompt.heal)
+            stop, reason = stopping(partial, counted, healing=healing)
+            if stop:
+                result.stop_reason = reason or StopReason.EOT
                 break
         result.token_ids = out
         result.text = strip_healed(self.tok.decode_infilling(out), request.prompt.heal)
         result.healed = request.prompt.heal
         result.model_seconds = time.perf_counter() - start
         return result
+
+    def about(self) -> EngineInfo:
+        return EngineInfo(self.name)
+
+    def forget(self, key: str) -> None:
+        """Nothing is cached."""
+
+    def start_compile(self, done=None) -> bool:
+        return False
 
     def close(self) -> None:
         self._answers.clear()

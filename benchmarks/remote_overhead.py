@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import threading
 import time
 from pathlib import Path
 
 from benchmarks.fake_server import FakeServer, Reply, Tok
 from lsp_server.engines.factory import create_remote_engine
-from lsp_server.generation import GenerationRequest, Prompt
+from lsp_server.generation import CancelToken, GenerationRequest, Prompt
 from lsp_server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +37,7 @@ def measure(kind: str, requests: int, tokens: int) -> list[float]:
                 Reply(tokens=[Tok(f" t{i}", 100 + i) for i in range(tokens)]),
             )
             start = time.perf_counter()
-            engine.generate(request, threading.Event())
+            engine.generate(request, CancelToken())
             times.append(time.perf_counter() - start)
         engine.close()
         return times

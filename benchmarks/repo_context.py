@@ -43,6 +43,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lsp_server.completion.context import CompletionContext
+from lsp_server.completion.prompter import IdsPrompter
 from lsp_server.completion.service import CompletionService
 from lsp_server.prompts.codellama_ids import PromptBuilder
 from lsp_server.server.workspace_context import snippet_chars
@@ -149,7 +150,7 @@ def prompt_for(
         selector = ContextSelector(INDEX[case.package])
         blocks = selector.select("case", str(case.path), text, offset, "python", snippet_chars(s))
         ctx = replace(ctx, context=blocks)
-    built = service.prompt(ctx, s)
+    built = service.prompter.completion(ctx, s)
     return ctx, built.context + built.prefix + built.suffix
 
 
@@ -235,7 +236,7 @@ def replay(cases: list[Case], index: WorkspaceIndex, ws: Path, roots, service) -
             keys += 1
             for on in (True, False):
                 ctx = CompletionContext(prefix, after, "python", blocks if on else ())
-                ids = service.prompt(ctx, s).ids
+                ids = service.prompter.completion(ctx, s).ids
                 prefill[on] += len(ids) - _common(ids, previous[on])
                 previous[on] = ids
     times.sort()
@@ -276,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         from lsp_server.engines.transformers.loader import load_tokenizer, resolve_model
 
         tok, positions = load_tokenizer(resolve_model("bundled", "cpu")[0])
-        service = CompletionService(None, PromptBuilder(tok), positions)  # type: ignore[arg-type]
+        prompter = IdsPrompter(PromptBuilder(tok), positions)
+        service = CompletionService(None, prompter)  # type: ignore[arg-type]
     else:
         import torch
 
@@ -284,12 +286,14 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(1)
         service = _load(settings())
+    ids_prompter = service.prompter
+    assert isinstance(ids_prompter, IdsPrompter)  # the bundled model, in process
     print(f"# repo_context  {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"# {platform.machine()} {platform.processor() or ''}; packages: {dict(PACKAGES)}")
     for label, cases in (("tune", tune), ("report", report)):
         for window in (2048, 4096):
             model = not args.no_model and window == 2048 and label == "report"
-            service.max_positions = 0 if window == 4096 else service.max_positions
+            ids_prompter.max_positions = 0 if window == 4096 else ids_prompter.max_positions
             q = quality(cases, service, model, window)
             match = (
                 f"  exact match on {q['match_on']:.0%} / off {q['match_off']:.0%}" if model else ""
@@ -299,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"/ off {q['recall_off']:.0%}{match}",
                 flush=True,
             )
-    service.max_positions = 2048
+    ids_prompter.max_positions = 2048
     ws2k = synthesize(roots, 2000)
     index2k, seconds, megabytes = build_index(ws2k, measure_memory=False)
     print(f"index 2,000 files: {len(index2k.files)} indexed in {seconds:.1f} s")

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lsp_server.server.custom_methods import STATS
+
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 DOC = 'import os\n\n\ndef list_files(path):\n    """'
@@ -74,7 +76,7 @@ def one_run() -> float:
         wire = Wire(proc)
         wire.call("initialize", {"capabilities": {}, "initializationOptions": {"model": "bundled"}})
         wire.send("initialized", {}, request=False)
-        while wire.call("codellamaLsp/stats", {})["state"] not in ("ready", "failed"):
+        while wire.call(STATS, {})["state"] not in ("ready", "failed"):
             time.sleep(0.05)
         uri = "file:///bench/exit.py"
         item = {"uri": uri, "languageId": "python", "version": 1, "text": DOC}

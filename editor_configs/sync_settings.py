@@ -35,7 +35,7 @@ _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 def vscode_property(spec: Spec) -> dict[str, Any]:
     """The JSON-schema property VS Code shows in its settings editor."""
     kind = _JSON_TYPES[spec.kind]
-    prop: dict[str, Any] = {"type": [kind, "null"] if spec.nullable else kind}
+    prop: dict[str, Any] = {"type": kind}
     prop["default"] = spec.default
     if spec.choices:
         prop["enum"] = list(spec.choices)

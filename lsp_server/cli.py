@@ -227,19 +227,18 @@ def _nearest_project(path: Path) -> Path | None:
 
 
 def _load(settings: Settings):
+    from lsp_server.completion.prompter import make_prompter
     from lsp_server.completion.service import CompletionService
     from lsp_server.engines.factory import create_engine
     from lsp_server.prompts.codellama_ids import PromptBuilder
 
     engine, tokenizer = create_engine(settings, log=lambda m: print(m, file=sys.stderr))
-    loaded = getattr(engine, "loaded", None)
-    return CompletionService(
-        engine, PromptBuilder(tokenizer), loaded.max_positions if loaded else 0
-    )
+    return CompletionService(engine, make_prompter(engine, PromptBuilder(tokenizer)))
 
 
-def _print_prompt(ctx, settings: Settings, args) -> int:
-    from lsp_server.completion.service import CompletionService
+def _prompter(settings: Settings):
+    """The prompter the server would use; in process it needs only the tokenizer."""
+    from lsp_server.completion.prompter import IdsPrompter
     from lsp_server.engines.transformers.loader import (
         gpu_driver_present,
         load_tokenizer,
@@ -247,12 +246,32 @@ def _print_prompt(ctx, settings: Settings, args) -> int:
     )
     from lsp_server.prompts.codellama_ids import PromptBuilder
 
+    if settings.engine != "transformers":  # a remote server: ask it (no weights here)
+        return _load(settings).prompter
     # No GPU driver: no CUDA, known without importing torch (seconds) for `model: auto`.
     cuda = None if gpu_driver_present() else False
     tok, max_positions = load_tokenizer(resolve_model(settings.model, settings.device, cuda)[0])
-    # Same budget as the server; no engine is needed to build a prompt.
-    prompt = CompletionService(None, PromptBuilder(tok), max_positions).prompt(ctx, settings)  # type: ignore[arg-type]
-    print(json.dumps(prompt.ids) if args.ids else tok.decode(prompt.ids))
+    return IdsPrompter(PromptBuilder(tok), max_positions)
+
+
+def _print_prompt(ctx, settings: Settings, args) -> int:
+    from lsp_server.generation import EngineError
+    from lsp_server.prompts.families import FamilyError
+
+    try:  # a model that cannot load is a usage error (`_run_at_position`)
+        prompter = _prompter(settings)
+        prompt = prompter.completion(ctx, settings)  # same budget as the server
+    except (EngineError, FamilyError) as exc:
+        print(f"codellama-lsp: {exc}", file=sys.stderr)
+        return 1
+    if args.ids:
+        if prompt.ids is None:
+            message = f"the {settings.engine} engine takes text, not ids"
+            print(f"codellama-lsp: {message}", file=sys.stderr)
+            return 2
+        print(json.dumps(prompt.ids))
+    else:
+        print(prompter.render(prompt))
     return 0
 
 
@@ -261,12 +280,18 @@ def _print_completion(ctx, settings: Settings, args) -> int:
 
     import torch  # noqa: F401  (apply_threads sets torch's count for this thread)
 
+    from lsp_server.generation import EngineError
+    from lsp_server.prompts.families import FamilyError
     from lsp_server.server.threads import apply_threads
 
     apply_threads(settings.threads)  # as the server does: the `threads` setting
     service = _load(settings)
     started = time.perf_counter()
-    suggestion = service.complete(ctx, settings)
+    try:
+        suggestion = service.complete(ctx, settings)
+    except (EngineError, FamilyError) as exc:
+        print(f"codellama-lsp: {exc}", file=sys.stderr)
+        return 1
     elapsed = time.perf_counter() - started
     if args.json:
         result = suggestion.result
@@ -275,7 +300,8 @@ def _print_completion(ctx, settings: Settings, args) -> int:
                 {
                     "completion": suggestion.text,
                     "raw": suggestion.raw,
-                    "stop_reason": result.stop_reason if result else None,
+                    "stop_reason": str(result.stop_reason) if result else None,
+                    "filtered_by": suggestion.filtered_by,
                     "model_seconds": round(result.model_seconds, 4) if result else 0,
                     "seconds": round(elapsed, 4),
                 },

@@ -36,10 +36,31 @@ async def shared(lsp_client: LanguageClient):
     yield
 
 
+_WORKER_LEAKS = "leaked_servers"  # what a pytest-xdist worker hands its controller
+_LEAKS = pytest.StashKey[list[str]]()  # the controller's collection of them
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist controller: keep what a worker found leaked (its exit status is not used)."""
+    output = getattr(node, "workeroutput", None) or {}
+    leaked = node.config.stash.setdefault(_LEAKS, [])
+    leaked.extend(f"{node.gateway.id}: {line}" for line in output.get(_WORKER_LEAKS, []))
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Fail the run, loudly, if a server process the suite started is still alive (then kill it)."""
+    """Fail the run, loudly, if a server process the suite started is still alive (then kill it).
+
+    Under pytest-xdist each worker checks its own children and hands the list to the
+    controller (`pytest_testnodedown`), which fails the run.
+    """
     leaked = leaked_servers()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker
+        workeroutput[_WORKER_LEAKS] = leaked
+        return
+    leaked += session.config.stash.get(_LEAKS, [])
     if leaked:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         lines = ["LEAKED SERVER PROCESSES (killed now; a fixture did not stop them):", *leaked]

@@ -9,12 +9,12 @@ exactly where it stopped, so the answer is the one an uninterrupted run gives.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Callable
 
 from lsp_server.generation import GenerationRequest, GenerationResult
 
 
-def resume(engine: Any, request: GenerationRequest, done: GenerationResult) -> GenerationRequest:
+def resume(request: GenerationRequest, done: GenerationResult) -> GenerationRequest:
     """The request for the rest of the answer, after `done` was written."""
     prompt = request.prompt
     if prompt.ids is not None:
@@ -31,11 +31,17 @@ def resume(engine: Any, request: GenerationRequest, done: GenerationResult) -> G
     )
 
 
-def merge(engine: Any, done: GenerationResult, part: GenerationResult) -> GenerationResult:
-    """`done` followed by `part`: one result, as if generated in one go."""
+def merge(
+    done: GenerationResult,
+    part: GenerationResult,
+    decode: Callable[[list[int]], str] | None = None,
+) -> GenerationResult:
+    """`done` followed by `part`: one result, as if generated in one go.
+
+    `decode` turns the joined ids into text (an ids engine: a piece's leading
+    space depends on what precedes it); without it the texts are joined.
+    """
     ids = [*done.token_ids, *part.token_ids]
-    tokenizer = getattr(engine, "tokenizer", None)
-    decode = getattr(tokenizer, "decode_infilling", None)
     text = decode(ids) if ids and decode is not None else done.text + part.text
     return dataclasses.replace(
         part,

@@ -85,8 +85,11 @@ def base_prompt(plan: UnitTestPlan) -> tuple[str, str]:
     return source + before + _lead(plan) + f.imports + f.seed, "\n" + after
 
 
-def instruct_prompt(plan: UnitTestPlan) -> str:
-    """A Llama 2 chat prompt (without BOS) asking for tests of the function."""
+def instruct_messages(plan: UnitTestPlan) -> tuple[str, str]:
+    """The system and user messages asking an Instruct model for tests of the function.
+
+    The prompter lays them out in the served model's chat format.
+    """
     f = plan.file
     lang = f.language_id
     user = (
@@ -97,7 +100,13 @@ def instruct_prompt(plan: UnitTestPlan) -> str:
         f"Name the first test `{f.test_name}`. Here is the function:\n"
         f"```{lang}\n{plan.source_code.rstrip()}\n```"
     )
-    return f"[INST] <<SYS>>\n{SYSTEM_PROMPT}\n<</SYS>>\n\n{user} [/INST]"
+    return SYSTEM_PROMPT, user
+
+
+def instruct_prompt(plan: UnitTestPlan) -> str:
+    """The messages in Code Llama's (Llama 2) chat layout, without BOS."""
+    system, user = instruct_messages(plan)
+    return f"[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST]"
 
 
 def stop_rule(plan: UnitTestPlan, most: int = 3) -> Callable[[str], bool]:
@@ -308,6 +317,7 @@ __all__ = [
     "base_prompt",
     "extract_tests",
     "insert_tests",
+    "instruct_messages",
     "instruct_prompt",
     "plan_tests",
 ]

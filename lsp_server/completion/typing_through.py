@@ -24,7 +24,6 @@ class TypingThrough:
 
     def __init__(self) -> None:
         self._shown: dict[str, Shown] = {}
-        self.hits = 0
 
     def remember(self, key: str, ctx: CompletionContext, text: str) -> None:
         if text:
@@ -44,7 +43,6 @@ class TypingThrough:
             return None
         if not shown.text.startswith(ctx.prefix[len(shown.prefix) :]):
             return None
-        self.hits += 1
         return shown.text[typed_len:]
 
     def forget(self, key: str) -> None:

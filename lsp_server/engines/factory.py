@@ -7,6 +7,7 @@ OpenAI-compatible `/v1/completions`: vLLM, llama.cpp's server, Ollama).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,12 @@ from lsp_server.generation import Engine
 from lsp_server.settings import Settings
 
 TOKEN_ENV = "CODELLAMA_LSP_API_TOKEN"
+# The default for `log`: never print (stdout is the LSP channel in the server).
+_log = logging.getLogger(__name__)
 _MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
-def create_engine(settings: Settings, log=print) -> tuple[Engine, Any]:
+def create_engine(settings: Settings, log=_log.info) -> tuple[Engine, Any]:
     """The engine for `settings` and its tokenizer; raises ModelLoadError.
 
     Blocking (loads weights, or asks a remote server what it serves): call it
@@ -35,11 +38,39 @@ def create_engine(settings: Settings, log=print) -> tuple[Engine, Any]:
     log(f"Model ready: {loaded.name} on {loaded.device} ({loaded.dtype})")
     engine = TransformersEngine(
         loaded,
-        settings.kvCacheMaxMB,
+        settings.kv_cache_max_mb,
         compile=settings.compile,
-        context_window=settings.contextWindow,
+        context_window=settings.context_window,
     )
     return engine, loaded.tokenizer
+
+
+def create_instruct_engine(settings: Settings, log=_log.info) -> tuple[Engine, object]:
+    """The engine of the Instruct model named by `settings.model` (the code actions).
+
+    In process it is a second model. An OpenAI-compatible server picks it by
+    name. A TGI endpoint serves one model: the Instruct model must be the one
+    it serves, which is checked when the server answers.
+    """
+    engine, tokenizer = create_engine(settings, log)
+    if settings.engine == "tgi":
+        from lsp_server.engines.remote.errors import RemoteError
+        from lsp_server.engines.remote.tgi import TgiEngine
+        from lsp_server.engines.transformers.loader import ModelLoadError
+
+        assert isinstance(engine, TgiEngine)
+        try:
+            served = engine.describe().model_id
+        except RemoteError:
+            return engine, tokenizer  # not up yet: the first request reports it
+        if served != settings.model:
+            engine.close()
+            raise ModelLoadError(
+                f"codellamaLsp.instructModel is {settings.model!r}, but the TGI server at "
+                f"{engine.client.url} serves {served!r}, and a TGI server serves one model. "
+                f"Set instructModel to {served!r} if it is an Instruct model, or leave it empty."
+            )
+    return engine, tokenizer
 
 
 def bundled_tokenizer_path() -> Path:
@@ -49,7 +80,7 @@ def bundled_tokenizer_path() -> Path:
 
 def api_token(settings: Any) -> str:
     """The remote engine's token: the `apiToken` setting, else the environment."""
-    return settings.apiToken or os.environ.get(TOKEN_ENV, "")
+    return settings.api_token or os.environ.get(TOKEN_ENV, "")
 
 
 def create_remote_engine(settings: Any, **http: Any):
@@ -71,12 +102,12 @@ def create_remote_engine(settings: Any, **http: Any):
             f"codellamaLsp.engine is {kind!r} but codellamaLsp.endpoint is empty: set it "
             f"to the server's base URL, e.g. {example}"
         )
-    http = {"total_timeout": settings.remoteDeadline, **http}
+    http = {"total_timeout": settings.remote_deadline, **http}
     client = HttpStream(settings.endpoint, api_token(settings), engine=kind, **http)
     if kind == "tgi":
-        return TgiEngine(client, family=settings.modelFamily)
+        return TgiEngine(client, family=settings.model_family)
     model = "" if settings.model in ("auto", "bundled") else settings.model
-    return OpenAIEngine(client, family=settings.modelFamily, model=model)
+    return OpenAIEngine(client, family=settings.model_family, model=model)
 
 
 def _remote(settings: Settings, log) -> tuple[Engine, Any]:

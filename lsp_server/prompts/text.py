@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from lsp_server.generation import Prompt
+from lsp_server.generation import cut_at_stop as cut_at_stop  # re-exported: tests, callers
 from lsp_server.prompts.families import CODELLAMA, Family, ModelProfile
 from lsp_server.prompts.healing import trim_horizontal
 
@@ -87,12 +88,6 @@ def chat_text(profile: ModelProfile, user: str, system: str | None = None) -> st
     if system and "{system}{user}" in f.chat_layout:  # no system turn: prepend it
         system += "\n\n"
     return f.chat_layout.format(system=escape(f, system), user=escape(f, user))
-
-
-def cut_at_stop(text: str, stops: tuple[str, ...] | list[str]) -> tuple[str, bool]:
-    """`text` up to the earliest stop string, and whether one was found."""
-    cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
-    return (text, False) if cut < 0 else (text[:cut], True)
 
 
 class Trimmer(Protocol):
@@ -170,5 +165,10 @@ class TextPromptBuilder:
             text = fim_text(self.profile, shown, kept.suffix, order)
         family = self.profile.family
         return Prompt(
-            text=text, stop_ids=family.stop_ids, stop_strings=family.stop_strings, heal=healed
+            text=text,
+            stop_ids=family.stop_ids,
+            stop_strings=family.stop_strings,
+            prefix=kept.prefix,
+            suffix=kept.suffix,
+            heal=healed,
         )

@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import sys
-import threading
 import time
 from typing import Any
 
@@ -20,26 +19,34 @@ from lsp_server.completion.context import (
     CompletionContext,
     PositionError,
     context_at,
-    index_to_column,
 )
 from lsp_server.completion.service import CompletionService, Suggestion
-from lsp_server.generation import EngineError, GenerationResult
+from lsp_server.generation import CancelToken, EngineError, GenerationResult, StopReason
 from lsp_server.prompts.families import FamilyError
 from lsp_server.redaction import install_log_redaction, redacted_settings
-from lsp_server.server import threads
+from lsp_server.server import (
+    code_actions,
+    completion_items,
+    custom_methods,
+    threads,
+    workspace_context,
+)
 from lsp_server.server.document_sync import DocumentProtocol, strict_converter
 from lsp_server.server.documents import Document, DocumentStore, UnknownDocument
 from lsp_server.server.inflight import Inflight
 from lsp_server.server.models import ModelManager
+from lsp_server.server.progress import Reporter
+from lsp_server.server.stats import LastCompletion, Stats
 from lsp_server.server.threads import apply_threads
 from lsp_server.server.worker import Worker
 from lsp_server.server.workspace_context import WorkspaceContext
 from lsp_server.settings import SECTION, Settings, SettingsError, unknown_keys
 
 log = logging.getLogger(__name__)
-STATS_METHOD = "codellamaLsp/stats"
-PROMPT_METHOD = "codellamaLsp/prompt"
-DOCUMENT_METHOD = "codellamaLsp/document"
+# Kept for callers of the old names; the definitions live in custom_methods.
+STATS_METHOD = custom_methods.STATS
+PROMPT_METHOD = custom_methods.PROMPT
+DOCUMENT_METHOD = custom_methods.DOCUMENT
 
 
 class CodeLlamaServer(LanguageServer):
@@ -56,9 +63,19 @@ class CodeLlamaServer(LanguageServer):
         self.documents = DocumentStore()
         self.settings = Settings()
         self.worker = Worker()
-        self.models = ModelManager(self)
-        self.stats: dict[str, Any] = {"model_calls": 0, "typed_through": 0, "cancelled": 0}
-        self._shown_errors: set[str] = set()
+        self.reporter = Reporter(self)
+        self.stats = Stats()
+        self.models = ModelManager(self.worker, self.reporter, lambda: self.settings, self.stats)
+        self.actions = code_actions.CodeActions(
+            self.documents,
+            self.worker,
+            self.models,
+            self.reporter,
+            settings=lambda: self.settings,
+            encoding=lambda: self.encoding,
+            roots=self._workspace_roots,
+            apply_edit=self._apply_edit,
+        )
         self.inflight: Inflight[Suggestion | None] = Inflight()
         self.workspace_context = WorkspaceContext(self)
 
@@ -96,7 +113,7 @@ class CodeLlamaServer(LanguageServer):
 
     @property
     def client_capabilities(self) -> types.ClientCapabilities | None:  # type: ignore[override]  # None before `initialize`
-        return getattr(self.protocol, "client_capabilities", None)
+        return self.reporter.capabilities
 
     @property
     def encoding(self) -> str:
@@ -106,21 +123,26 @@ class CodeLlamaServer(LanguageServer):
         return str(getattr(encoding, "value", encoding))
 
     def log(self, message: str, warning: bool = False, error: bool = False) -> None:
-        kind = types.MessageType.Error if error else types.MessageType.Warning if warning else None
-        log.log(logging.ERROR if error else logging.WARNING if warning else logging.INFO, message)
-        self.window_log_message(
-            types.LogMessageParams(type=kind or types.MessageType.Info, message=message)
-        )
+        self.reporter.log(message, warning=warning, error=error)
 
     def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
-        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+        self.reporter.show(message, kind)
 
     def report_once(self, message: str) -> None:
         """An error the user should see once, not on every keystroke."""
-        self.log(message, error=True)
-        if message not in self._shown_errors:
-            self._shown_errors.add(message)
-            self.show(message, types.MessageType.Error)
+        self.reporter.report_once(message)
+
+    def _workspace_roots(self) -> list[str]:
+        roots = [f.uri for f in self.workspace.folders.values()]
+        if self.workspace.root_uri:
+            roots.append(self.workspace.root_uri)
+        return roots
+
+    async def _apply_edit(self, edit: types.WorkspaceEdit) -> bool:
+        result = await self.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label="Code Llama")
+        )
+        return bool(result and result.applied)
 
     # -- settings -------------------------------------------------------------
 
@@ -161,7 +183,7 @@ class CodeLlamaServer(LanguageServer):
         ctx = ctx or self.context(uri, position)
         service = self.models.service
         if service is not None and (rest := service.typing.lookup(uri, ctx)) is not None:
-            self.stats["typed_through"] += 1
+            self.stats.typed_through += 1
             return Suggestion(rest, rest, "typed-through")
         service = await self.models.ready()
         if service is None:
@@ -173,61 +195,58 @@ class CodeLlamaServer(LanguageServer):
     ) -> Suggestion | None:
         settings = self.settings
         started = time.perf_counter()
-        self.stats["model_calls"] += 1
+        stats = self.stats
+        stats.model_calls += 1
 
-        def job(cancel: threading.Event) -> GenerationResult:
+        def job(cancel: CancelToken) -> GenerationResult:
             # Built here: a remote engine may ask its server before the first prompt.
             request = service.request(ctx, settings, uri)
             result = service.engine.generate(request, cancel)
-            self.stats["generations"] = self.stats.get("generations", 0) + 1
-            self.stats["prefilled_tokens"] = (
-                self.stats.get("prefilled_tokens", 0) + result.prefill_tokens
-            )
-            for name, value in (
-                ("decode_steps", result.steps),
-                ("drafted_tokens", result.drafted),
-                ("accepted_tokens", result.accepted),
-            ):
-                self.stats[name] = self.stats.get(name, 0) + value
-            if result.stop_reason == "cancelled":
-                self.stats["cancelled_steps"] = result.steps  # how fast it stopped
+            stats.generations += 1
+            stats.prefilled_tokens += result.prefill_tokens
+            stats.decode_steps += result.steps
+            stats.drafted_tokens += result.drafted
+            stats.accepted_tokens += result.accepted
+            if result.stop_reason == StopReason.CANCELLED:
+                stats.cancelled_steps = result.steps  # how fast it stopped
                 # Decode steps run after the cancel arrived (the promise: at most one).
-                after = result.steps - getattr(cancel, "steps_at_cancel", result.steps)
-                self.stats["cancel_lag_steps"] = after
+                stats.cancel_lag_steps = cancel.lag
             return result
 
         try:
             result = await self.worker.run(uri, job)
         except asyncio.CancelledError:
-            self.stats["cancelled"] += 1
+            stats.cancelled += 1
             raise
         except (EngineError, FamilyError) as exc:
-            self.report_once(str(exc))
+            self.reporter.report_once(str(exc))
+            return None
             return None
         except Exception as exc:  # a bug or an odd model: one message, the server goes on
             log.exception("generation failed")
-            self.report_once(
+            self.reporter.report_once(
                 f"Code Llama could not complete here ({type(exc).__name__}: {str(exc)[:200]}); "
                 "see the server log. Other completions keep working."
             )
             return None
-        if result is None or result.stop_reason == "cancelled":
-            self.stats["cancelled"] += 1
+        if result is None or result.stop_reason == StopReason.CANCELLED:
+            stats.cancelled += 1
             return None
         suggestion = service.finish(ctx, result, settings.postprocess)
         service.typing.remember(uri, ctx, suggestion.text)
-        self.stats["last"] = {
-            "model_seconds": result.model_seconds,
-            "worker_seconds": time.perf_counter() - started,
-            "prefill_tokens": result.prefill_tokens,
-            "reused_tokens": result.reused_tokens,
-            "steps": result.steps,
-            "tokens": len(result.token_ids),
-            "drafted": result.drafted,
-            "accepted": result.accepted,
-            "stop_reason": result.stop_reason,
-            "path": getattr(service.engine, "last_path", ""),
-        }
+        stats.last = LastCompletion(
+            model_seconds=result.model_seconds,
+            worker_seconds=time.perf_counter() - started,
+            prefill_tokens=result.prefill_tokens,
+            reused_tokens=result.reused_tokens,
+            steps=result.steps,
+            tokens=len(result.token_ids),
+            drafted=result.drafted,
+            accepted=result.accepted,
+            stop_reason=str(result.stop_reason),
+            path=service.engine.last_path,
+            filtered_by=suggestion.filtered_by,
+        )
         return suggestion
 
 
@@ -258,6 +277,7 @@ def create_server() -> CodeLlamaServer:
         elif ls.settings.engine == "transformers":  # between generations, on the model's thread
             count = ls.settings.threads
             await ls.worker.call_async(lambda: apply_threads(count))
+        await ls.models.settings_changed(ls.settings)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -268,9 +288,7 @@ def create_server() -> CodeLlamaServer:
         service = ls.models.service
         if service is not None:
             service.typing.forget(uri)
-            forget = getattr(service.engine, "forget", None)
-            if forget is not None:
-                await ls.worker.call_async(lambda: forget(uri))
+            await ls.worker.call_async(lambda: service.engine.forget(uri))
 
     @ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
@@ -278,10 +296,8 @@ def create_server() -> CodeLlamaServer:
     ) -> list[types.InlineCompletionItem]:
         ctx = ls.context(params.text_document.uri, params.position)
         suggestion = await ls.suggest(params.text_document.uri, params.position, ctx)
-        if not suggestion or not suggestion.text:
-            return []
-        here = _cut_range(ls, params.position, ctx)
-        return [types.InlineCompletionItem(insert_text=suggestion.text, range=here)]
+        text = suggestion.text if suggestion else ""
+        return completion_items.inline_items(text, params.position, ctx, ls.encoding)
 
     @ls.feature(
         types.TEXT_DOCUMENT_COMPLETION,
@@ -292,30 +308,23 @@ def create_server() -> CodeLlamaServer:
         # close while the model runs, and the answer belongs to this request.
         ctx = ls.context(params.text_document.uri, params.position)
         suggestion = await ls.suggest(params.text_document.uri, params.position, ctx)
-        if not suggestion or not suggestion.text:
-            return types.CompletionList(is_incomplete=True, items=[])
-        text = suggestion.text
-        label = text.strip().split("\n", 1)[0][:80] or text[:80]
-        here = _cut_range(ls, params.position, ctx)
-        item = types.CompletionItem(
-            label=label,
-            kind=types.CompletionItemKind.Text,
-            detail="Code Llama",
-            documentation=_documentation(ls, text),
-            text_edit=types.TextEdit(range=here, new_text=text),
-            insert_text_format=types.InsertTextFormat.PlainText,
-            filter_text=ctx.line_prefix.strip() + text,
-            sort_text="0",
-        )
-        return types.CompletionList(is_incomplete=True, items=[item])
+        text = suggestion.text if suggestion else ""
+        caps = ls.client_capabilities
+        return completion_items.completion_list(text, params.position, ctx, ls.encoding, caps)
 
-    @ls.feature(STATS_METHOD)
-    def stats(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
+    @ls.feature(custom_methods.STATS)
+    def stats(ls: CodeLlamaServer, params: Any) -> custom_methods.StatsResult:
+        instruct = ls.models.instruct_slot
         return {
-            **ls.stats,
+            **ls.stats.as_dict(),  # type: ignore[typeddict-item]
             "state": ls.models.state,
             "error": ls.models.error,
             "model": ls.models.description,
+            "instruct": {
+                "state": instruct.state,
+                "model": instruct.description,
+                "error": instruct.error,
+            },
             "superseded": ls.worker.superseded,
             "preemptions": ls.worker.preemptions,  # code-action steps given up to ghost text
             "superseded_loads": ls.models.superseded_loads,
@@ -326,94 +335,44 @@ def create_server() -> CodeLlamaServer:
             "torch_threads": threads.applied,  # on the model's thread; None: torch unused
         }
 
-    @ls.feature(PROMPT_METHOD)
-    async def prompt(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
+    @ls.feature(custom_methods.PROMPT)
+    async def prompt(ls: CodeLlamaServer, params: Any) -> custom_methods.PromptResult:
         """The exact prompt a completion here would send (why a suggestion looks wrong)."""
-        uri, position = _text_position(params)
+        uri, position = custom_methods.text_position(params)
         ctx = ls.context(uri, position)
         service = await ls.models.ready()
         if service is None:
             raise JsonRpcInvalidParams(f"no model is loaded: {ls.models.error}")
-        if getattr(service.engine, "prompt_kind", "ids") == "text":  # a remote engine
-            settings = ls.settings
-            try:
-                sent = await ls.worker.call_async(lambda: service.text_prompt(ctx, settings))
-            except (EngineError, FamilyError) as exc:
-                raise JsonRpcInvalidParams(str(exc)) from None
-            return {"ids": [], "text": sent.text, "engine": service.engine.name}
-        built = service.prompt(ctx, ls.settings)
-        text = service.builder.tok.decode(built.ids)
+        settings, prompter = ls.settings, service.prompter
+        try:
+            # On the worker: a remote prompter may ask its server for its limits.
+            sent = await ls.worker.call_async(lambda: prompter.completion(ctx, settings))
+        except (EngineError, FamilyError) as exc:
+            raise JsonRpcInvalidParams(str(exc)) from None
         return {
-            "ids": built.ids,
-            "text": text,
-            "prefix": built.prefix + built.healed,  # the document text up to the cursor
-            "healed": built.healed,  # its tail the model re-writes (token healing)
-            "suffix": built.suffix,
-            "context": built.context,
+            "kind": prompter.kind,
+            "engine": service.engine.name,
+            "ids": sent.ids or [],
+            "text": prompter.render(sent),
+            "prefix": sent.prefix + sent.heal,  # the document text up to the cursor
+            "healed": sent.heal,  # its tail the model re-writes (token healing)
+            "suffix": sent.suffix,
+            "context": sent.context,
         }
 
-    @ls.feature(DOCUMENT_METHOD)
-    def document(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
+    @ls.feature(custom_methods.DOCUMENT)
+    def document(ls: CodeLlamaServer, params: Any) -> custom_methods.DocumentResult:
         """The server's copy of a document (editors and tests check sync with it)."""
-        doc = ls.document(_attr(_attr(params, "textDocument"), "uri"))
+        doc = ls.document(custom_methods.text_document_uri(params))
         return {"text": doc.text, "version": doc.version}
 
     @ls.feature(types.SHUTDOWN)
     def shutdown(ls: CodeLlamaServer, params: Any) -> None:
         ls.worker.cancel_all()
 
-    _register_extensions(ls)
+    code_actions.register(ls, ls.actions)
+    workspace_context.register(ls)
     return ls
-
-
-def _register_extensions(ls: CodeLlamaServer) -> None:
-    """Features that live in their own packages (code actions, ...)."""
-    from lsp_server.server.code_actions import register as register_code_actions
-    from lsp_server.server.workspace_context import register as register_workspace
-
-    register_code_actions(ls)
-    register_workspace(ls)
-
-
-def _cut_range(
-    ls: CodeLlamaServer, position: types.Position, ctx: CompletionContext
-) -> types.Range:
-    """Where the context was cut: inside a surrogate pair (or a UTF-8 sequence) the
-    position is moved to the character's start, and the range must say so."""
-    # LSP lines also end at a lone \r (`line_prefix` only knows \n).
-    head = ctx.prefix[max(ctx.prefix.rfind("\n"), ctx.prefix.rfind("\r")) + 1 :]
-    at = types.Position(line=position.line, character=index_to_column(head, len(head), ls.encoding))
-    return types.Range(start=at, end=at)
-
-
-def _documentation(ls: CodeLlamaServer, text: str) -> types.MarkupContent | str:
-    """The suggestion as a code block where the client renders Markdown, else plain."""
-    caps = ls.client_capabilities
-    item: Any = caps and caps.text_document and caps.text_document.completion
-    item = item and item.completion_item
-    formats = (item and item.documentation_format) or []
-    if types.MarkupKind.Markdown in formats:
-        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{text}\n```")
-    if types.MarkupKind.PlainText in formats:
-        return types.MarkupContent(kind=types.MarkupKind.PlainText, value=text)
-    return text
-
-
-def _attr(obj: Any, name: str) -> Any:
-    """Field of a custom request's params (pygls gives them as namedtuples)."""
-    value = getattr(obj, name, None) if not isinstance(obj, dict) else obj.get(name)
-    if value is None:
-        raise JsonRpcInvalidParams(f"missing '{name}'")
-    return value
-
-
-def _text_position(params: Any) -> tuple[str, types.Position]:
-    uri = _attr(_attr(params, "textDocument"), "uri")
-    pos = _attr(params, "position")
-    line, character = _attr(pos, "line"), _attr(pos, "character")
-    if not isinstance(line, int) or not isinstance(character, int):
-        raise JsonRpcInvalidParams("position.line and position.character must be integers")
-    return uri, types.Position(line=line, character=character)
 
 
 async def _pull_configuration(ls: CodeLlamaServer) -> Any:

@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cattrs.errors import ClassValidationError
 from lsprotocol import types
@@ -33,7 +33,16 @@ from lsp_server.redaction import note_secrets, redact
 from lsp_server.server.framing import INVALID_REQUEST, FrameError
 
 if TYPE_CHECKING:
-    from lsp_server.server.app import CodeLlamaServer
+    from lsp_server.server.documents import DocumentStore
+
+
+class SyncedServer(Protocol):
+    """What document sync needs of the server (not the server itself: no cycle)."""
+
+    documents: DocumentStore
+
+    def log(self, message: str, warning: bool = False, error: bool = False) -> None: ...
+
 
 log = logging.getLogger(__name__)
 INVALID_PARAMS = -32602
@@ -67,7 +76,7 @@ def strict_converter():
 
 
 class DocumentProtocol(LanguageServerProtocol):
-    _server: CodeLlamaServer  # set by pygls; typed there as a plain LanguageServer
+    _server: SyncedServer  # type: ignore[assignment]  # pygls sets it; its type says LanguageServer
 
     def __init__(self, server, converter) -> None:
         super().__init__(server, converter)

@@ -1,14 +1,14 @@
 """The one worker thread that runs every model call, off the event loop.
 
-One thread means at most one generation in flight. Each job gets a cancel
-event that the engine checks before every decode step; a newer job for the
-same key (document) sets the older job's event, and so does cancelling the
+One thread means at most one generation in flight. Each job gets a
+`CancelToken` that the engine checks before every decode step; a newer job for
+the same key (document) cancels the older job's token, and so does cancelling the
 awaiting request, so nobody's worker time goes to an answer nobody will see.
 
 Ghost text goes first: a long job submitted with `yields=True` (a code
-action's up to 384 tokens) gets a cancel event that also reads as set while
+action's up to 384 tokens) gets a cancel token that also reads as set while
 a completion waits in the queue, so it stops at the next decode step with
-`event.preempted`; the caller resumes it after the completion has run.
+`cancel.preempted`; the caller resumes it after the completion has run.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from lsp_server.generation import CancelToken
+
 T = TypeVar("T")
 
 
 class Worker:
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codellama-model")
-        self._latest: dict[str, threading.Event] = {}
+        self._latest: dict[str, CancelToken] = {}
         self.superseded = 0
         self.running = 0
         self.max_running = 0  # checked by the load tests: one thread, so never above 1
@@ -34,19 +36,20 @@ class Worker:
         self.preemptions = 0
 
     async def run(
-        self, key: str | None, job: Callable[[threading.Event], T], yields: bool = False
+        self, key: str | None, job: Callable[[CancelToken], T], yields: bool = False
     ) -> T | None:
-        """Run `job(cancel_event)` on the worker; a later job for `key` cancels this one.
+        """Run `job(cancel)` on the worker; a later job for `key` cancels this one.
 
-        `yields`: the job's event also reads as set while another job waits
-        (see the module docstring); `event.preempted` then says so.
+        None when the job was superseded before it started. `yields`: the job's
+        token also reads as set while another job waits (see the module
+        docstring); `cancel.preempted` then says so.
         """
-        cancel: threading.Event = _Yielding(self) if yields else threading.Event()
+        cancel: CancelToken = _Yielding(self) if yields else CancelToken()
         ticket = _Ticket(self, counted=not yields)
         if key is not None:
             previous = self._latest.get(key)
             if previous is not None and not previous.is_set():
-                _cancel(previous)
+                previous.cancel()
                 self.superseded += 1
             self._latest[key] = cancel
         loop = asyncio.get_running_loop()
@@ -54,39 +57,35 @@ class Worker:
         try:
             return await future
         except asyncio.CancelledError:
-            _cancel(cancel)
+            cancel.cancel()
             raise
         finally:
             ticket.release()  # if it never started (cancelled in the queue)
             if key is not None and self._latest.get(key) is cancel:
                 del self._latest[key]
 
-    def call(self, job: Callable[[], T]) -> T:
-        """Run `job` on the worker and wait (for the command line and shutdown)."""
-        return self._pool.submit(job).result()
-
     async def call_async(self, job: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, job)
 
     def cancel(self, key: str) -> None:
         """Stop the job for `key` (its document closed) within one decode step."""
-        event = self._latest.get(key)
-        if event is not None and not event.is_set():
-            _cancel(event)
+        token = self._latest.get(key)
+        if token is not None:  # (a preempted token reads as set but is not cancelled)
+            token.cancel()
 
     def cancel_all(self) -> None:
-        for event in self._latest.values():
-            _cancel(event)
+        for token in self._latest.values():
+            token.cancel()
 
     def shutdown(self) -> None:
         self.cancel_all()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _execute(
-        self, job: Callable[[threading.Event], T], cancel: threading.Event, ticket: _Ticket
+        self, job: Callable[[CancelToken], T], cancel: CancelToken, ticket: _Ticket
     ) -> T | None:
         ticket.release()
-        if threading.Event.is_set(cancel):  # the real flag: a yielding job starts anyway
+        if cancel.cancelled:  # the real flag: a yielding job starts anyway
             return None  # superseded while still queued: never touches the model
         with self._count_lock:
             self.running += 1
@@ -98,20 +97,12 @@ class Worker:
                 self.running -= 1
 
 
-def _cancel(event: threading.Event) -> None:
-    # Engines count their decode steps on the event (`steps`); noting the count
-    # when the cancel arrives lets stats show how many steps ran after it.
-    event.steps_at_cancel = getattr(event, "steps", 0)  # type: ignore[attr-defined]
-    event.set()
-
-
-class _Yielding(threading.Event):
-    """A cancel event that also reads as set while a non-yielding job waits."""
+class _Yielding(CancelToken):
+    """A cancel token that also reads as set while a non-yielding job waits."""
 
     def __init__(self, worker: Worker) -> None:
         super().__init__()
         self._worker = worker
-        self.preempted = False
 
     def is_set(self) -> bool:
         if super().is_set():

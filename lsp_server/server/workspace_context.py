@@ -16,7 +16,7 @@ import dataclasses
 import threading
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -29,17 +29,40 @@ from lsp_server.workspace.index import WorkspaceIndex
 from lsp_server.workspace.selection import ContextSelector
 
 if TYPE_CHECKING:
-    from lsp_server.server.app import CodeLlamaServer
-    from lsp_server.server.documents import Document
+    from pygls.lsp.server import LanguageServer
+    from pygls.workspace import Workspace
+
+    from lsp_server.server.documents import Document, DocumentStore
 
 CHARS_PER_TOKEN = 4  # selection renders about this many characters per budget token
 _DELETED = object()
 _GLOB = "**/*.{" + ",".join(sorted(s[1:] for s in SUFFIX_LANGUAGES)) + "}"
 
 
+class Host(Protocol):
+    """What the workspace context asks of the server (`app.py` wires it), so this
+    module never refers back to `app.py`, not even for a type."""
+
+    documents: DocumentStore
+    workspace_context: WorkspaceContext
+
+    @property
+    def work_done_progress(self) -> Any: ...
+
+    @property
+    def client_capabilities(self) -> types.ClientCapabilities | None: ...
+
+    @property
+    def workspace(self) -> Workspace: ...
+
+    def log(self, message: str, warning: bool = False, error: bool = False) -> None: ...
+
+    async def client_register_capability_async(self, params: types.RegistrationParams) -> Any: ...
+
+
 def snippet_chars(settings: Settings) -> int:
     """Characters of snippets worth selecting (the builder keeps what fits in tokens)."""
-    return int(settings.workspaceContext * settings.contextWindow * CHARS_PER_TOKEN)
+    return int(settings.workspace_context * settings.context_window * CHARS_PER_TOKEN)
 
 
 def language_of(language_id: str, path: str) -> str:
@@ -47,7 +70,7 @@ def language_of(language_id: str, path: str) -> str:
 
 
 class WorkspaceContext:
-    def __init__(self, server: CodeLlamaServer) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.index = WorkspaceIndex()
         self.selector = ContextSelector(self.index)
@@ -217,7 +240,7 @@ class WorkspaceContext:
         }
 
 
-def _folders(server: CodeLlamaServer) -> list[Path]:
+def _folders(server: Host) -> list[Path]:
     workspace = server.workspace
     out = []
     for folder in (workspace.folders or {}).values():
@@ -229,27 +252,25 @@ def _folders(server: CodeLlamaServer) -> list[Path]:
     return [p for p in out if p.is_dir()]
 
 
-def register(ls: CodeLlamaServer) -> None:
+def register(ls: LanguageServer) -> None:
     """Keep the index current from the documents and the file watcher."""
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: CodeLlamaServer, params: types.DidOpenTextDocumentParams) -> None:
+    def did_open(ls: Host, params: types.DidOpenTextDocumentParams) -> None:
         uri = params.text_document.uri
         if uri in ls.documents:
             ls.workspace_context.changed(ls.documents.get(uri), edited=False)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -> None:
+    def did_change(ls: Host, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
         if uri in ls.documents:
             ls.workspace_context.changed(ls.documents.get(uri))
 
     @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls: CodeLlamaServer, params: types.DidSaveTextDocumentParams) -> None:
+    def did_save(ls: Host, params: types.DidSaveTextDocumentParams) -> None:
         ls.workspace_context.saved_or_closed(params.text_document.uri)
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-    def did_change_watched_files(
-        ls: CodeLlamaServer, params: types.DidChangeWatchedFilesParams
-    ) -> None:
+    def did_change_watched_files(ls: Host, params: types.DidChangeWatchedFilesParams) -> None:
         ls.workspace_context.watched(params)

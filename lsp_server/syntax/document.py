@@ -1,10 +1,11 @@
 """A parsed document: text, tree-sitter tree and offset conversions.
 
 tree-sitter counts UTF-8 bytes; the rest of the server counts Python string
-indices. Conversions are exact and cheap for ASCII files (the common case)
-and go through a per-line table otherwise. `DocumentCache` keeps the last
-tree per document and reparses incrementally, so listing code actions after
-a keystroke costs a partial parse, not a full one.
+indices. Conversions are exact, free for ASCII files (the common case) and
+otherwise encode or decode the text before the offset on each call (linear in
+the offset: the actions convert a handful of node boundaries per request).
+`DocumentCache` keeps the last tree per document and reparses incrementally,
+so listing code actions after a keystroke costs a partial parse, not a full one.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def new_error_nodes(before: ParsedDocument, after: ParsedDocument) -> list[tuple
 class DocumentCache:
     """The last parse of each open document, reparsed incrementally on change.
 
-    Thread-safe: listing runs on the event loop, resolve on a worker.
+    Thread-safe. The server parses on one thread of its own (the code actions'
+    parse thread), never on the event loop or the model's worker.
     """
 
     def __init__(self, size: int = 16) -> None:

@@ -89,7 +89,9 @@ code_server() {
     "$bin" --version
 }
 
-# The .vsix from this checkout's sources, rebuilt when any source is newer.
+# The .vsix from this checkout's sources, rebuilt when any source is newer. Builds are
+# kept in $TOOLS/vsix-cache under a hash of everything that goes into the package, so a
+# fresh clone of unchanged sources (.ci/run) copies it instead of `npm ci` + packaging.
 vsix() {
     local dir="$ROOT/editor_configs/vscode"
     local version
@@ -99,9 +101,21 @@ vsix() {
         "$dir/README.md" -newer "$out" -print -quit)" ]; then
         return
     fi
+    local key cached
+    key="$(cd "$dir" && find src package.json package-lock.json README.md tsconfig.json \
+        .vscodeignore -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)"
+    cached="$TOOLS/vsix-cache/$key/$(basename "$out")"
+    if [ -s "$cached" ]; then
+        log "$out: unchanged sources, copied from $cached"
+        cp "$cached" "$out"
+        touch "$out"
+        return
+    fi
     log "building $out"
     (cd "$dir" && npm ci --no-audit --no-fund && npm run package)
     touch "$out"
+    mkdir -p "$(dirname "$cached")"
+    cp "$out" "$cached.tmp" && mv "$cached.tmp" "$cached"
 }
 
 apt_packages

@@ -36,3 +36,25 @@ async def test_drafting_gives_the_same_suggestion_in_fewer_steps(shared):
     assert drafted_run["tokens"] == plain["tokens"]
     assert 0 < drafted_run["accepted"] <= drafted_run["drafted"], drafted_run
     assert drafted_run["steps"] < plain["steps"], (drafted_run, plain)
+
+
+async def test_the_documents_last_answer_drafts_the_next_one_without_kv_reuse(shared):
+    """Asked twice at the same place: the second answer is drafted from the first
+    (kept per document, even with kvReuse off), the same text in fewer steps."""
+    uri = "file:///ws/drafting_history.py"
+    runs = []
+    try:
+        configure(shared, draftTokens=8, maxNewTokens=24, postprocess=False, kvReuse=False)
+        open_doc(shared, uri, TEXT[: TEXT.index("value_20")])
+        for _ in range(2):
+            before = await stats(shared)
+            items = await inline(shared, uri, 20, 0)
+            info = await stats(shared)
+            assert info["model_calls"] == before["model_calls"] + 1, info
+            runs.append((items[0].insert_text if items else "", info["last"]))
+    finally:
+        configure(shared, draftTokens=8, maxNewTokens=64, postprocess=True, kvReuse=True)
+    (first_text, first), (again_text, again) = runs
+    assert again_text == first_text and first_text.strip()
+    assert again["reused_tokens"] == 0, again
+    assert again["steps"] < first["steps"] and again["accepted"] > first["accepted"], runs

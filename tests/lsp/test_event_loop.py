@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.server.custom_methods import STATS
 from tests.support.raw_stdio import RawServer
 
 pytestmark = pytest.mark.timeout(300)
@@ -60,7 +61,7 @@ def unit_tests_action(uri: str) -> dict:
 def test_a_fifo_test_file_is_refused_without_blocking(server: RawServer, workspace: Path) -> None:
     uri = (workspace / "m1.py").as_uri()
     pending = server.request("codeAction/resolve", unit_tests_action(uri))
-    stats = server.call("codellamaLsp/stats", {}, timeout=30)  # the loop is free
+    stats = server.call(STATS, {}, timeout=30)  # the loop is free
     assert "result" in stats
     answer = server.response(pending)
     assert answer["error"]["code"] == -32803, answer
@@ -89,7 +90,7 @@ def test_huge_documents_get_no_code_actions_and_the_loop_stays_free(server: RawS
         "context": {"diagnostics": []},
     }
     assert server.call("textDocument/codeAction", params)["result"] == []
-    assert "result" in server.call("codellamaLsp/stats", {})
+    assert "result" in server.call(STATS, {})
     server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
 
 

@@ -12,7 +12,10 @@ import sys
 
 import pytest
 
+from lsp_server.server.custom_methods import DOCUMENT, STATS
 from tests.support.raw_stdio import RawServer, frame
+
+STATS_JSON = f'"{STATS}"'.encode()  # the method name inside hand-written bodies
 
 pytestmark = pytest.mark.timeout(300)
 URI = "file:///contract/m.py"
@@ -81,10 +84,10 @@ def test_invalid_params_answer_32602(server: RawServer, method, params) -> None:
 GARBAGE = [  # (body, code, the id the error answers: null unless it could be read)
     (b"{not json", -32700),
     ('{"jsonrpc": "2.0", "id": 1, "method": "x\xff"}'.encode("latin-1"), -32700),
-    (b'[{"jsonrpc": "2.0", "id": 1, "method": "codellamaLsp/stats"}]', -32600),
+    (b'[{"jsonrpc": "2.0", "id": 1, "method": ' + STATS_JSON + b"}]", -32600),
     (b"42", -32600),
-    (b'{"id": "no-jsonrpc", "method": "codellamaLsp/stats", "params": {}}', -32600),
-    (b'{"jsonrpc": "2.0", "id": {"a": 1}, "method": "codellamaLsp/stats"}', -32600),
+    (b'{"id": "no-jsonrpc", "method": ' + STATS_JSON + b', "params": {}}', -32600),
+    (b'{"jsonrpc": "2.0", "id": {"a": 1}, "method": ' + STATS_JSON + b"}", -32600),
 ]
 
 
@@ -121,7 +124,7 @@ def test_bad_headers_are_refused_and_the_stream_recovers(server: RawServer, data
 def test_wrong_content_length_is_refused_and_the_stream_recovers(
     server: RawServer, delta: int
 ) -> None:
-    body = b'{"jsonrpc": "2.0", "id": "wrong", "method": "codellamaLsp/stats", "params": {}}'
+    body = b'{"jsonrpc": "2.0", "id": "wrong", "method": ' + STATS_JSON + b', "params": {}}'
     server.send_raw(b"Content-Length: %d\r\n\r\n" % (len(body) + delta) + body)
     answer = server.response(None)
     assert answer["error"]["code"] == -32700, answer
@@ -129,7 +132,7 @@ def test_wrong_content_length_is_refused_and_the_stream_recovers(
 
 
 def test_lenient_header_spellings_are_served(server: RawServer) -> None:
-    body = b'{"jsonrpc": "2.0", "id": "lower", "method": "codellamaLsp/stats", "params": {}}'
+    body = b'{"jsonrpc": "2.0", "id": "lower", "method": ' + STATS_JSON + b', "params": {}}'
     server.send_raw(b"content-length: %d\r\n\r\n" % len(body) + body)
     assert "result" in server.response("lower")
     body = body.replace(b"lower", b"lf-only")
@@ -146,7 +149,7 @@ def test_did_change_with_wrong_types_changes_nothing(server: RawServer) -> None:
             "textDocument/didChange",
             {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": bad}]},
         )
-    doc = server.call("codellamaLsp/document", {"textDocument": {"uri": uri}})["result"]
+    doc = server.call(DOCUMENT, {"textDocument": {"uri": uri}})["result"]
     assert doc == {"text": "x = 1\n", "version": 1}
     no_popup(server)
     still_serves(server)
@@ -169,11 +172,11 @@ def test_before_initialize_requests_get_32002_and_notifications_are_ignored() ->
             ]
             == -32002
         )
-        assert srv.call("codellamaLsp/stats", {})["error"]["code"] == -32002
+        assert srv.call(STATS, {})["error"]["code"] == -32002
         srv.initialize()
         srv.wait_ready()
         # The didOpen sent before initialize was not kept.
-        answer = srv.call("codellamaLsp/document", {"textDocument": {"uri": URI}})
+        answer = srv.call(DOCUMENT, {"textDocument": {"uri": URI}})
         assert answer["error"]["code"] == -32602
         srv.open(URI, TEXT)
         still_serves(srv)
@@ -187,7 +190,7 @@ def test_after_shutdown_requests_get_32600_and_exit_is_0() -> None:
         srv.initialize()
         srv.wait_ready()
         assert srv.call("shutdown")["result"] is None
-        assert srv.call("codellamaLsp/stats", {})["error"]["code"] == -32600
+        assert srv.call(STATS, {})["error"]["code"] == -32600
         assert srv.inline(URI, 0, 0)["error"]["code"] == -32600
         srv.notify("exit")
         assert srv.wait_exit(20) == 0
@@ -253,6 +256,6 @@ def test_non_finite_settings_are_rejected_with_a_message(
         if msg.get("method") == "window/showMessage":
             break
     assert "finite" in msg["params"]["message"] and name in msg["params"]["message"]
-    settings = server.call("codellamaLsp/stats", {})["result"]["settings"]
+    settings = server.call(STATS, {})["result"]["settings"]
     assert settings[name] in (0.0, 1.0, 0.75)
     still_serves(server)

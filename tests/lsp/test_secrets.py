@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.fake_server import FakeServer
+from lsp_server.server.custom_methods import STATS
 from tests.support.raw_stdio import RawServer
 
 pytestmark = pytest.mark.timeout(240)
@@ -37,7 +38,7 @@ def test_the_token_never_appears_in_any_output() -> None:
                 configure(srv, apiToken=bad)
             configure(srv, apiToken="wrong-" + TOKEN)  # the fake refuses it: 401
             assert srv.inline(URI, 1, 4)["result"] == []
-            assert srv.call("codellamaLsp/stats", {})["result"]["settings"]["apiToken"] == "***"
+            assert srv.call(STATS, {})["result"]["settings"]["apiToken"] == "***"
             srv.call("shutdown")
             srv.notify("exit")
             assert srv.wait_exit(20) == 0

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from lsp_server.engines.transformers.loader import BUNDLED_MODEL, ModelLoadError, load_model
 from lsp_server.prompts.codellama_ids import PromptBuilder
 from lsp_server.prompts.fim_tokenizer import CONTROL_IDS, FimTokenizer
+from lsp_server.server.custom_methods import PROMPT
 from tests.support.lsp import ROOT, custom, inline, open_doc
 from tests.support.lsp_session import Session
 
@@ -68,7 +69,7 @@ def test_control_text_in_prefix_and_suffix_over_the_wire(session):
         open_doc(session.client, "file:///sec/hostile.py", text)
         prompt = await custom(
             session.client,
-            "codellamaLsp/prompt",
+            PROMPT,
             {
                 "textDocument": {"uri": "file:///sec/hostile.py"},
                 "position": {"line": 2, "character": 11},

@@ -11,6 +11,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
+from lsp_server.server.custom_methods import DOCUMENT, PROMPT
 from tests.support.lsp import (
     ROOT,
     SERVER_ENV,
@@ -46,7 +47,7 @@ def cli(*args: str) -> str:
 async def prompt_at(client, uri: str, line: int, character: int) -> dict:
     return await custom(
         client,
-        "codellamaLsp/prompt",
+        PROMPT,
         {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}},
     )
 
@@ -126,7 +127,7 @@ async def test_did_change_applied_while_generating(shared):
         generating = start_inline(shared, uri, 40, 0, "generating")
         await asyncio.sleep(0.3)
         change(shared, uri, 2, "# edited\n", (0, 0))
-        doc = await custom(shared, "codellamaLsp/document", {"textDocument": {"uri": uri}})
+        doc = await custom(shared, DOCUMENT, {"textDocument": {"uri": uri}})
         assert not generating.done()  # the notification did not wait for the model
         cancel_request(shared, "generating")
         with pytest.raises(JsonRpcException):
@@ -146,7 +147,7 @@ async def test_unknown_document_and_bad_positions_are_clear_errors(shared):
     with pytest.raises(JsonRpcException, match="past the end of line 0"):
         await inline(shared, uri, 0, 99)
     assert (await stats(shared))["state"] == "ready"  # alive
-    assert (await custom(shared, "codellamaLsp/document", {"textDocument": {"uri": uri}}))[
+    assert (await custom(shared, DOCUMENT, {"textDocument": {"uri": uri}}))[
         "text"
     ] == "x = 1\n"  # unchanged
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from lsprotocol import types
 
+from lsp_server.server.custom_methods import PROMPT
 from tests.support.lsp import custom, initialize, inline, open_doc, stats, wait_ready
 
 DOC = "file:///ws/setup.py"
@@ -36,7 +37,7 @@ async def test_emoji_and_cjk_positions_in_other_encodings(client, encoding):
     column = len(line[:cut].encode(encoding)) if encoding == "utf-8" else cut
     prompt = await custom(
         client,
-        "codellamaLsp/prompt",
+        PROMPT,
         {"textDocument": {"uri": DOC}, "position": {"line": 0, "character": column}},
     )
     assert prompt["prefix"] == line[:cut]

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 from tests.support.lsp import ROOT
 
@@ -38,7 +39,7 @@ def test_starts_a_server_and_forgets_it():
 """
 
 
-def run_inner(tmp_path: Path, source: str) -> tuple[subprocess.CompletedProcess, int]:
+def run_inner(tmp_path: Path, source: str, *args: str) -> tuple[subprocess.CompletedProcess, int]:
     """Run `source` as a test file under the suite's conftest; return the result and server pid."""
     pid_file = tmp_path / "server.pid"
     test_file = tmp_path / "test_inner.py"
@@ -46,7 +47,7 @@ def run_inner(tmp_path: Path, source: str) -> tuple[subprocess.CompletedProcess,
     plugins = ["-p", "tests.conftest", "-p", "no:cacheprovider"]
     config = ["-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT)]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", *plugins, *config, "-q", str(test_file)],
+        [sys.executable, "-m", "pytest", *plugins, *config, "-q", *args, str(test_file)],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
         capture_output=True,
@@ -64,7 +65,7 @@ def alive(pid: int) -> bool:
 
 
 def test_failing_before_initialize_stops_the_server(tmp_path):
-    done, pid = run_inner(tmp_path, FAILS_BEFORE_INITIALIZE)
+    done, pid = run_inner(tmp_path, FAILS_BEFORE_INITIALIZE, "-n", "0")  # one process
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
     assert "1 failed" in out and "failed before initialize" in out
@@ -72,8 +73,11 @@ def test_failing_before_initialize_stops_the_server(tmp_path):
     assert not alive(pid)
 
 
-def test_a_server_left_running_fails_the_run(tmp_path):
-    done, pid = run_inner(tmp_path, LEAKS_A_SERVER)
+# pyproject's addopts run the suite on pytest-xdist workers: a worker's leak must fail
+# the controller's run too.
+@pytest.mark.parametrize("workers", ["0", "1"], ids=["one-process", "xdist-worker"])
+def test_a_server_left_running_fails_the_run(tmp_path, workers):
+    done, pid = run_inner(tmp_path, LEAKS_A_SERVER, "-n", workers)
     out = done.stdout + done.stderr
     assert "1 passed" in out, out
     assert done.returncode == 1, out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lsp_server.server.custom_methods import PROMPT
 from tests.support.lsp import configure, custom, inline, open_doc, stats
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -17,7 +18,7 @@ AT = {"textDocument": {"uri": URI}, "position": {"line": 1, "character": 4}}
 async def test_the_indent_is_healed_and_answered(shared):
     open_doc(shared, URI, TEXT)
     configure(shared, tokenHealing=True)
-    prompt = await custom(shared, "codellamaLsp/prompt", AT)
+    prompt = await custom(shared, PROMPT, AT)
     assert prompt["healed"] == "    " and prompt["prefix"] == "def add(a, b):\n    "
     items = await inline(shared, URI, 1, 4)
     assert items, "the tiny model answers after the indent once healed"
@@ -32,7 +33,7 @@ async def test_the_indent_is_healed_and_answered(shared):
 async def test_off_sends_the_prompt_as_typed(shared):
     configure(shared, tokenHealing=False)
     try:
-        prompt = await custom(shared, "codellamaLsp/prompt", AT)
+        prompt = await custom(shared, PROMPT, AT)
         assert prompt["healed"] == "" and prompt["prefix"] == "def add(a, b):\n    "
     finally:
         configure(shared, tokenHealing=True)

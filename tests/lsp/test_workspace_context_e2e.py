@@ -14,6 +14,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 from pytest_lsp.client import make_test_lsp_client
 
+from lsp_server.server.custom_methods import PROMPT
 from tests.support.lsp import CONFIG, SERVER_ENV, configure, custom, initialize, open_doc, stats
 
 # One server for the module (loading the model is the slow part); each test
@@ -92,7 +93,7 @@ async def wait_indexed(client: LanguageClient) -> None:
 
 async def prompt(client: LanguageClient, uri: str, line: int, character: int) -> dict:
     params = {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
-    return await custom(client, "codellamaLsp/prompt", params)
+    return await custom(client, PROMPT, params)
 
 
 async def prompt_showing(client, uri, line, character, needle: str) -> dict:

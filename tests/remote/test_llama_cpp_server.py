@@ -15,14 +15,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from lsp_server.generation import GenerationRequest
+from lsp_server.generation import CancelToken, GenerationRequest
 from lsp_server.prompts.codellama_ids import PromptBuilder, fim_prompt_ids
 from lsp_server.prompts.families import detect
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
@@ -105,11 +104,8 @@ def _score_pieces_by_merge_rank(gguf: Path, tokenizer_json: Path) -> None:
     sentencepiece tokenizer merges in a different order than the model was
     trained with; a score of -(merge rank) makes it merge exactly like the BPE.
     """
-    sys.path.insert(0, str(LLAMA_CPP / "gguf-py"))
-    try:
-        from gguf import GGUFReader
-    finally:
-        sys.path.pop(0)
+    # The `gguf` package on PyPI is llama.cpp's own gguf-py, published.
+    GGUFReader = pytest.importorskip("gguf", reason="pip install gguf").GGUFReader
     model = json.loads(tokenizer_json.read_text(encoding="utf-8"))["model"]
     vocab = model["vocab"]
     reader = GGUFReader(gguf, "r+")
@@ -147,7 +143,7 @@ def test_openai_engine_completes_like_the_in_process_model(llama_server):
     tok = FimTokenizer.from_file(BUNDLED / "tokenizer.json")
     builder = TextPromptBuilder(detect("codellama/CodeLlama-7b-hf"), PromptBuilder(tok))
     prompt = builder.build(PREFIX, SUFFIX, 512, "psm")
-    result = engine.generate(GenerationRequest(prompt, max_new_tokens=12), threading.Event())
+    result = engine.generate(GenerationRequest(prompt, max_new_tokens=12), CancelToken())
     assert result.stop_reason in ("eot", "length")
 
     model = AutoModelForCausalLM.from_pretrained(BUNDLED, torch_dtype=torch.float32)

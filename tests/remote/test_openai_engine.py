@@ -8,6 +8,7 @@ import pytest
 
 from benchmarks.fake_server import FakeServer, Reply, Tok
 from lsp_server.engines.remote.http_stream import RemoteError
+from lsp_server.generation import CancelToken
 from tests.support.remote_helpers import make_engine, run, text_request
 
 
@@ -51,7 +52,7 @@ def test_stop_string_is_cut_client_side(fake):
 def test_cancel_mid_stream(fake):
     fake.plan("/v1/completions", Reply(tokens=[Tok(f" t{i}") for i in range(100)], delay=0.02))
     engine = make_engine("openai", fake.url)
-    cancel = threading.Event()
+    cancel = CancelToken()
     threading.Thread(target=lambda: fake.wait_sent(3) and cancel.set(), daemon=True).start()
     result = run(engine, text_request(), cancel)
     assert result.stop_reason == "cancelled"

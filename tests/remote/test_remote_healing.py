@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from lsp_server.engines.remote.base import Piece, RemoteEngine, ServedModel
 from lsp_server.engines.remote.http_stream import HttpStream
 from lsp_server.engines.transformers.loader import BUNDLED_MODEL
-from lsp_server.generation import GenerationRequest, Prompt
+from lsp_server.generation import CancelToken, GenerationRequest, Prompt
 from lsp_server.prompts.codellama_ids import PromptBuilder
 from lsp_server.prompts.families import detect
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
@@ -70,7 +70,7 @@ def test_the_answer_loses_the_moved_whitespace_and_should_stop_sees_that():
 
     engine = Scripted(["    ", "return", " x"])
     prompt = Prompt(text="<PRE> def f(x):\n <SUF>\n <MID>", heal="    ")
-    got = engine.generate(GenerationRequest(prompt, should_stop=watch), threading.Event())
+    got = engine.generate(GenerationRequest(prompt, should_stop=watch), CancelToken())
     assert got.text == "return x" and got.healed == "    "
     assert seen and all(not s.startswith(" ") for s in seen)
 
@@ -78,5 +78,5 @@ def test_the_answer_loses_the_moved_whitespace_and_should_stop_sees_that():
 def test_an_answer_without_the_indent_is_kept_whole():
     engine = Scripted(["return", " x"])
     prompt = Prompt(text="<PRE> def f(x):\n <SUF>\n <MID>", heal="    ")
-    got = engine.generate(GenerationRequest(prompt), threading.Event())
+    got = engine.generate(GenerationRequest(prompt), CancelToken())
     assert got.text == "return x"

@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from benchmarks.fake_server import FakeServer, Reply, Tok
+from lsp_server.generation import CancelToken
 from lsp_server.prompts.families import FamilyError
 from tests.support.remote_helpers import make_engine, run, text_request
 
@@ -104,7 +105,7 @@ def test_cancel_mid_stream_closes_the_connection(fake):
     tokens = [Tok(f" t{i}", 100 + i) for i in range(100)]
     fake.plan("/generate_stream", Reply(tokens=tokens, delay=0.02))
     engine = make_engine("tgi", fake.url)
-    cancel = threading.Event()
+    cancel = CancelToken()
     threading.Thread(target=lambda: fake.wait_sent(3) and cancel.set(), daemon=True).start()
     result = run(engine, text_request(max_new_tokens=100), cancel)
     assert result.stop_reason == "cancelled"
@@ -115,7 +116,7 @@ def test_cancel_mid_stream_closes_the_connection(fake):
 def test_cancel_while_waiting_for_the_first_token(fake):
     fake.plan("/generate_stream", Reply(stall=1.5))
     engine = make_engine("tgi", fake.url, read_timeout=10.0)
-    cancel = threading.Event()
+    cancel = CancelToken()
     threading.Timer(0.2, cancel.set).start()
     result = run(engine, text_request(), cancel)
     assert result.stop_reason == "cancelled"

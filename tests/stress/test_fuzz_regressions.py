@@ -8,6 +8,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
+from lsp_server.server.custom_methods import DOCUMENT, PROMPT
 from tests.support.lsp import custom, open_doc
 from tests.support.lsp_session import Session
 
@@ -34,7 +35,7 @@ def test_invalid_requests_are_answered_without_logging_a_traceback(session):
     async def go():
         client = session.client
         with pytest.raises(JsonRpcInvalidParams, match="not open"):
-            await custom(client, "codellamaLsp/document", {"textDocument": {"uri": "file:///no"}})
+            await custom(client, DOCUMENT, {"textDocument": {"uri": "file:///no"}})
         open_doc(client, "file:///r/short.py", "x = 1\n")
         with pytest.raises(JsonRpcInvalidParams, match="past the end"):
             await client.text_document_inline_completion_async(
@@ -102,7 +103,7 @@ def test_default_position_encoding_counts_utf16_units(session):
     uri = "file:///r/emoji.py"
     open_doc(session.client, uri, "s = '😀' + x\n")
     params = {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 8}}
-    prompt = session.run(custom(session.client, "codellamaLsp/prompt", params))
+    prompt = session.run(custom(session.client, PROMPT, params))
     _close(session.client, uri)
     assert prompt["prefix"] == "s = '😀'"
 

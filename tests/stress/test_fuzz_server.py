@@ -27,13 +27,15 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
 
+from lsp_server.server.custom_methods import DOCUMENT, PROMPT
 from tests.support import reference_text as ref
 from tests.support.lsp import custom, plain
 from tests.support.lsp_session import Session
+from tests.support.scale import cases
 
 pytestmark = pytest.mark.slow
-PROMPT = "codellamaLsp/prompt"
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2000"))  # CI runs the default
+# Scripts per run: 400 by default, 2000 with CODELLAMA_LSP_FULL_TESTS=1, or FUZZ_EXAMPLES.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", cases(400, 2000)))
 OPTIONS = {"model": "bundled", "maxNewTokens": 2, "contextWindow": 64}
 SNIPPETS = (
     "a", "b", "x = 1", "def f(x):", "    ", "\t", " ", "(", ")", "é", "你好", "😀", "𝄞",
@@ -240,7 +242,7 @@ async def play(session: Session, script: Script) -> dict[str, Any]:
                 client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=step.msg_id))
     answers = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
     try:
-        doc = await custom(client, "codellamaLsp/document", {"textDocument": {"uri": script.uri}})
+        doc = await custom(client, DOCUMENT, {"textDocument": {"uri": script.uri}})
     except JsonRpcInvalidParams:
         doc = None
     if script.text is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.server.custom_methods import STATS
 from tests.support.raw_stdio import RawServer
 
 pytestmark = pytest.mark.timeout(300)
@@ -70,7 +71,7 @@ def test_inline_completion_preempts_a_running_code_action(tmp_path: Path) -> Non
         ghost_s = time.monotonic() - sent
         shared = srv.response(pending)
         shared_s = time.monotonic() - sent
-        stats = srv.call("codellamaLsp/stats", {})["result"]
+        stats = srv.call(STATS, {})["result"]
         print(
             f"\nresolve alone {alone_s:.2f} s; ghost text during a resolve answered in "
             f"{ghost_s:.3f} s; the resolve then finished {shared_s:.2f} s after it; "

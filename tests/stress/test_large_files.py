@@ -16,6 +16,7 @@ from lsprotocol import types
 from lsp_server.completion import filters
 from lsp_server.completion.context import context_at
 from lsp_server.completion.filters import brackets
+from lsp_server.server.custom_methods import DOCUMENT, PROMPT
 from tests.support.lsp import change, custom, inline, open_doc
 from tests.support.lsp_session import Session
 
@@ -34,7 +35,7 @@ def session():
 
 def _prompt(session: Session, uri: str, line: int, character: int) -> dict:
     params = {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
-    return session.run(custom(session.client, "codellamaLsp/prompt", params))
+    return session.run(custom(session.client, PROMPT, params))
 
 
 def _check_budgeted(session: Session, uri: str, text: str, line: int, character: int, cut: int):
@@ -69,9 +70,7 @@ def test_twenty_megabyte_file(session):
     change(session.client, uri, 2, "# edited\n", (line, 0))
     text = BIG[: cut - 8] + "# edited\n" + BIG[cut - 8 :]
     _check_budgeted(session, uri, text, line + 1, 8, cut + len("# edited\n"))
-    doc = session.run(
-        custom(session.client, "codellamaLsp/document", {"textDocument": {"uri": uri}})
-    )
+    doc = session.run(custom(session.client, DOCUMENT, {"textDocument": {"uri": uri}}))
     assert doc["version"] == 2 and doc["text"] == text
     assert session.alarms(mark) == []
 
@@ -86,9 +85,7 @@ def test_positions_inside_a_surrogate_pair(session):
     assert prompt["prefix"] == "s = '"  # snapped back to the character's start
     assert isinstance(session.run(inline(session.client, uri, 0, 6)), list)
     change(session.client, uri, 2, "X", (0, 6))  # an edit inside the pair: no half emoji
-    doc = session.run(
-        custom(session.client, "codellamaLsp/document", {"textDocument": {"uri": uri}})
-    )
+    doc = session.run(custom(session.client, DOCUMENT, {"textDocument": {"uri": uri}}))
     assert doc["text"] == "s = 'X😀😀'\nt = s\n"
     doc["text"].encode("utf-8")  # valid text: no lone surrogate was made
     completion = session.run(

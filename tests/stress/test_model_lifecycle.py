@@ -17,6 +17,7 @@ import pytest
 from safetensors import safe_open
 
 from benchmarks.fake_server import FakeServer, Reply, Tok
+from lsp_server.server.custom_methods import STATS
 from tests.support.lsp import BUNDLED
 from tests.support.raw_stdio import RawServer
 
@@ -145,6 +146,6 @@ def test_did_close_cancels_the_documents_generation() -> None:
             assert srv.response(pending)["result"] == []
             assert fake.disconnected.wait(10), "the stream was dropped"
             assert fake.tokens_sent < 200
-            assert srv.call("codellamaLsp/stats", {})["result"]["cancelled"] >= 1
+            assert srv.call(STATS, {})["result"]["cancelled"] >= 1
         finally:
             srv.close()

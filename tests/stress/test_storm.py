@@ -16,6 +16,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 
+from lsp_server.server.custom_methods import DOCUMENT
 from tests.support import reference_text as ref
 from tests.support.lsp import change, custom, inline_params, open_doc, stats
 from tests.support.lsp_session import Session
@@ -37,7 +38,7 @@ def session():
 
 
 async def document(client, uri: str) -> dict:
-    return await custom(client, "codellamaLsp/document", {"textDocument": {"uri": uri}})
+    return await custom(client, DOCUMENT, {"textDocument": {"uri": uri}})
 
 
 async def storm(session: Session, uris: list[str], texts: dict[str, str]) -> dict:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import inspect
 import random
 import textwrap
-import threading
 
 import pytest
 
 from lsp_server.completion.service import SNAP_LINES
 from lsp_server.engines.transformers.loader import BUNDLED_MODEL, load_model
-from lsp_server.generation import GenerationRequest, Prompt
+from lsp_server.generation import CancelToken, GenerationRequest, Prompt
 from lsp_server.prompts.codellama_ids import PromptBuilder
 
 # A real ~100-line Python file (the head of the standard library's textwrap).
@@ -69,5 +68,5 @@ def request(builder, text: str, cursor: int, **kw) -> GenerationRequest:
 def generate(engine, req: GenerationRequest, key: str | None = None):
     """Greedy generation of `req`, reusing and keeping the cache of `key` (None: neither)."""
     return engine.generate(
-        GenerationRequest(req.prompt, req.max_new_tokens, cache_key=key), threading.Event()
+        GenerationRequest(req.prompt, req.max_new_tokens, cache_key=key), CancelToken()
     )

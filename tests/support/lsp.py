@@ -11,6 +11,8 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from lsp_server.server.custom_methods import STATS
+
 ROOT = Path(__file__).resolve().parents[2]
 # Test and benchmark data kept in the repository (sources and licenses: data/README.md).
 DATA = ROOT / "data"
@@ -86,7 +88,7 @@ async def custom(client: LanguageClient, method: str, params: dict[str, Any]) ->
 
 
 async def stats(client: LanguageClient) -> dict[str, Any]:
-    return await custom(client, "codellamaLsp/stats", {})
+    return await custom(client, STATS, {})
 
 
 async def wait_ready(client: LanguageClient, timeout: float = 120) -> dict[str, Any]:

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lsp_server.server.custom_methods import STATS
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 WAIT = 60.0  # a bound for a hung server, not a speed test
@@ -176,7 +178,7 @@ class RawServer:
     def wait_ready(self, timeout: float = 120) -> dict:
         deadline = time.monotonic() + timeout
         while True:
-            info = self.call("codellamaLsp/stats", {})["result"]
+            info = self.call(STATS, {})["result"]
             if info["state"] in ("ready", "failed"):
                 return info
             if time.monotonic() > deadline:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-
 from lsp_server.engines.factory import create_remote_engine
-from lsp_server.generation import GenerationRequest, GenerationResult, Prompt
+from lsp_server.generation import CancelToken, GenerationRequest, GenerationResult, Prompt
 from lsp_server.settings import Settings
 
 # Short enough that failure tests finish quickly, long enough for a busy CI box.
@@ -32,7 +30,5 @@ def text_request(
     return GenerationRequest(prompt=prompt, **kw)
 
 
-def run(
-    engine, request: GenerationRequest, cancel: threading.Event | None = None
-) -> GenerationResult:
-    return engine.generate(request, cancel or threading.Event())
+def run(engine, request: GenerationRequest, cancel: CancelToken | None = None) -> GenerationResult:
+    return engine.generate(request, cancel or CancelToken())

@@ -14,6 +14,7 @@ import pytest
 
 from lsp_server.engines.transformers.compiler import compile_wanted
 from lsp_server.engines.transformers.engine import TransformersEngine
+from lsp_server.generation import CancelToken
 from tests.support.keystroke_edits import builder, edits, generate, loaded, request
 
 __all__ = ["builder", "loaded"]  # fixtures
@@ -87,6 +88,6 @@ def test_errors_of_the_request_itself_are_not_blamed_on_the_static_path(loaded, 
     text = "def add(a, b):\n    return "
     req = request(builder, text, len(text), should_stop=bad_filter)
     with pytest.raises(ValueError, match="filter bug"):
-        engine.generate(req, threading.Event())
+        engine.generate(req, CancelToken())
     generate(engine, request(builder, text, len(text)), "doc")
     assert engine.last_path == "static"

@@ -7,14 +7,13 @@ confused model would pick `<MID>` (issue 13: `colorsys.py` answered
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from lsp_server.completion.context import CompletionContext
+from lsp_server.completion.prompter import IdsPrompter
 from lsp_server.completion.service import CompletionService
 from lsp_server.engines.transformers.engine import TransformersEngine
-from lsp_server.generation import GenerationRequest, Prompt
+from lsp_server.generation import CancelToken, GenerationRequest, Prompt
 from lsp_server.prompts.codellama_ids import PromptBuilder, fim_prompt_ids
 from lsp_server.settings import Settings
 from tests.support.keystroke_edits import loaded
@@ -44,7 +43,7 @@ def _generate(engine, heal: str = "") -> object:
     tok = engine.tokenizer
     ids = fim_prompt_ids(tok, PREFIX[: len(PREFIX) - len(heal)], SUFFIX)
     req = GenerationRequest(Prompt(ids=ids, heal=heal), max_new_tokens=12)
-    return engine.generate(req, threading.Event())
+    return engine.generate(req, CancelToken())
 
 
 def test_every_control_id_is_known(loaded):
@@ -77,7 +76,7 @@ def test_a_control_id_is_masked_while_healing(loaded):
 
 def test_mid_through_the_completion_service_gives_no_text(loaded):
     engine = Forcing(loaded, 32009, 0)
-    service = CompletionService(engine, PromptBuilder(loaded.tokenizer))
+    service = CompletionService(engine, IdsPrompter(PromptBuilder(loaded.tokenizer)))
     settings = Settings().merged({"tokenHealing": False})
     got = service.complete(CompletionContext("x = 1\ny = ", "\n", "python"), settings)
     assert got.text == "" and got.raw == ""

@@ -6,25 +6,30 @@ Python file (tests/support/keystroke_edits.py), with drafting off as the referen
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import torch
 
-from lsp_server.engines.transformers.drafting import DraftLength, PromptLookup, accepted
+from lsp_server.engines.transformers.drafting import (
+    AnswerHistory,
+    DraftLength,
+    PromptLookup,
+    accepted,
+)
 from lsp_server.engines.transformers.engine import TransformersEngine
-from lsp_server.generation import GenerationRequest
+from lsp_server.generation import CancelToken, GenerationRequest
 from tests.support.keystroke_edits import SOURCE, builder, edits, loaded, request
+from tests.support.scale import cases
 
 __all__ = ["builder", "loaded"]  # fixtures
 
 NEW = 16  # long enough for several drafted steps per answer
+EDITS = cases(60, 200)  # random edits per exactness test (tests/support/scale.py)
 
 
 def run(engine, req: GenerationRequest, key: str | None, draft: int, **kw):
     """Greedy generation of `req` with drafting up to `draft` tokens (0: off)."""
     kw = {"max_new_tokens": req.max_new_tokens, "cache_key": key, "draft_tokens": draft, **kw}
-    return engine.generate(GenerationRequest(req.prompt, **kw), threading.Event())
+    return engine.generate(GenerationRequest(req.prompt, **kw), CancelToken())
 
 
 # -- the pieces ------------------------------------------------------------------------
@@ -37,9 +42,59 @@ def test_lookup_proposes_what_followed_the_longest_most_recent_match():
     assert lookup.propose(3) == [5, 0, 7]
     lookup = PromptLookup([7, 8, 9, 1, 2, 0, 7, 8, 9, 3, 4, 0])
     lookup.extend([7, 8, 9])
-    assert lookup.propose(2) == [3, 4]  # equally long matches: the nearer one
+    assert lookup.propose(2) == [3, 4]  # the longer match, "0 7 8 9"
     assert lookup.propose(0) == []
     assert PromptLookup([1, 2, 3]).propose(4) == []  # the tail alone is no match
+
+
+def test_lookup_drafts_what_most_equal_matches_agree_on_ties_to_the_nearest():
+    # The tail "3 5" matches on "5" alone everywhere (no "3 5" earlier).
+    # "5" is followed by 1 2 twice and by 4 6 once (the most recent): the majority wins.
+    assert PromptLookup([5, 1, 2, 0, 5, 1, 2, 0, 5, 4, 6, 0, 3, 5]).propose(2) == [1, 2]
+    # One each: the nearest.
+    assert PromptLookup([5, 1, 2, 0, 5, 4, 6, 0, 3, 5]).propose(2) == [4, 6]
+    # After the first token only the matches that drafted it vote: 2 (three votes),
+    # then 8 (two of those three), not the nearest 7 (two votes of the others).
+    seq = [5, 2, 8, 0, 5, 2, 8, 0, 5, 2, 9, 0, 5, 1, 7, 0, 5, 1, 7, 0, 3, 5]
+    assert PromptLookup(seq).propose(2) == [2, 8]
+    # A match one token longer outweighs up to 15 shorter ones: "0 5" once, "5" twice.
+    assert PromptLookup([0, 5, 4, 6, 3, 5, 1, 2, 3, 5, 1, 2, 0, 5]).propose(2) == [4, 6]
+
+
+def test_a_short_match_drafts_few_tokens():
+    # Matched on one token only: at most two drafted, however many followed.
+    assert PromptLookup([5, 1, 2, 3, 4, 0, 5]).propose(8) == [1, 2]
+    # Matched on three: up to six.
+    assert PromptLookup([6, 7, 5, 1, 2, 3, 4, 9, 9, 9, 6, 7, 5]).propose(8) == [1, 2, 3, 4, 9, 9]
+
+
+def test_lookup_reads_earlier_answers_within_their_pieces_and_prefers_the_prompt():
+    history = [[7, 8, 1, 2], [7, 8, 3, 4]]  # context ids, then the answer
+    # No match in the prompt: the newest piece's continuation.
+    assert PromptLookup([6, 7, 8], history).propose(4) == [3, 4]  # not past its piece
+    # A piece's last token has nothing after it to draft: never drafts across pieces.
+    assert PromptLookup([0, 2], [[2], [9, 2]]).propose(3) == []
+    assert PromptLookup([0, 2], [[2, 5], [9, 2]]).propose(3) == [5]
+    # An equally long match in the prompt outweighs one in the history.
+    assert PromptLookup([7, 8, 5, 5, 0, 7, 8], history).propose(2) == [5, 5]
+    # A longer one in the history wins.
+    assert PromptLookup([6, 8, 5, 5, 0, 7, 8], history).propose(2) == [3, 4]
+
+
+def test_answer_history_per_document_bounded_in_tokens():
+    history = AnswerHistory(tokens=10, context=2, documents=2)
+    history.add("a", [1, 2, 3], [4, 5])
+    history.add("a", [1, 2, 3], [])  # nothing decided: nothing kept
+    history.add("a", [6, 7], [8, 9, 10])
+    assert history.get("a") == [[2, 3, 4, 5], [6, 7, 8, 9, 10]]
+    history.add("a", [11], [12, 13])  # over 10 tokens: the oldest piece goes
+    assert history.get("a") == [[6, 7, 8, 9, 10], [11, 12, 13]]
+    assert history.get("b") == []  # one document's answers never reach another
+    history.add("b", [1], [2])
+    history.add("c", [1], [3])  # a third document: the least recently used goes
+    assert history.get("a") == [] and history.get("b") == [[1, 2]]
+    history.forget("b")
+    assert history.get("b") == [] and history.get("c") == [[1, 3]]
 
 
 def test_draft_length_grows_while_accepted_and_shrinks_on_rejection():
@@ -50,7 +105,8 @@ def test_draft_length_grows_while_accepted_and_shrinks_on_rejection():
     assert length.current(8) == 5 and length.current(3) == 3
     for _ in range(10):
         length.update(drafted=1, accepted=0, limit=8)
-    assert length.current(8) == 1  # never below one: a draft is still tried
+    assert length.current(8) == 2  # never below two: a draft is still tried
+    assert length.current(1) == 1  # nor above the limit
 
 
 def test_accepted_is_the_greedy_prefix_plus_the_models_own_token():
@@ -65,16 +121,17 @@ def test_accepted_is_the_greedy_prefix_plus_the_models_own_token():
 # -- exactness over random edits -------------------------------------------------------
 
 
-@pytest.mark.slow  # ~2.5 min on a shared 2-core machine
-def test_drafting_gives_identical_greedy_ids_over_200_edits(loaded, builder):
+@pytest.mark.slow  # 200 edits (CODELLAMA_LSP_FULL_TESTS=1): ~2.5 min on a shared 2-core machine
+def test_drafting_gives_identical_greedy_ids_over_random_edits(loaded, builder):
     """Dynamic path, with KV reuse (growing caches in the store) and without."""
     off, reusing, fresh = (TransformersEngine(loaded) for _ in range(3))
     mismatches, steps_off, steps_on, drafted, kept = [], 0, 0, 0, 0
-    for i, (key, text, cursor) in enumerate(edits(seed=21, count=200, docs=2)):
+    for i, (key, text, cursor) in enumerate(edits(seed=21, count=EDITS, docs=2)):
         req = request(builder, text, cursor, max_new_tokens=NEW)
         want = run(off, req, None, 0)
-        with_reuse = run(reusing, req, key, 8)
-        without = run(fresh, req, None, 8)
+        # Both read the document's earlier answers (kept whatever kvReuse says).
+        with_reuse = run(reusing, req, key, 8, document=key)
+        without = run(fresh, req, None, 8, document=key)
         assert without.reused_tokens == 0
         for got in (with_reuse, without):
             if got.token_ids != want.token_ids:
@@ -86,20 +143,21 @@ def test_drafting_gives_identical_greedy_ids_over_200_edits(loaded, builder):
     assert mismatches == []
     assert 0 < kept < drafted  # drafts were accepted and rejected
     assert steps_on < steps_off
+    assert reusing.answers.get("doc0") and fresh.answers.get("doc1")
 
 
-@pytest.mark.slow  # ~2.5 min on a shared 2-core machine
+@pytest.mark.slow  # 200 edits (CODELLAMA_LSP_FULL_TESTS=1): ~2.5 min on a shared 2-core machine
 def test_drafting_on_the_static_cache_path_gives_identical_greedy_ids(loaded, builder):
     """The CUDA-graph path's cache logic (verification in the chunk's shape), run eagerly."""
     dynamic = TransformersEngine(loaded)
     static = TransformersEngine(loaded, context_window=512)
     static.use_static()
     mismatches, drafted, kept = [], 0, 0
-    for i, (key, text, cursor) in enumerate(edits(seed=22, count=200, docs=2)):
+    for i, (key, text, cursor) in enumerate(edits(seed=22, count=EDITS, docs=2)):
         req = request(builder, text, cursor, max_new_tokens=NEW)
         want = run(dynamic, req, None, 0).token_ids
         # Alternate reuse (the runner's cache, switched between documents) and none.
-        got = run(static, req, key if i % 2 else None, 8)
+        got = run(static, req, key if i % 2 else None, 8, document=key)
         assert static.last_path == "static"
         if got.token_ids != want:
             mismatches.append((i, got.token_ids, want))
@@ -209,28 +267,21 @@ def test_the_static_path_drafts_up_to_the_end_of_its_cache(loaded, builder):
 
 
 def test_cancel_lands_within_one_verification_step(loaded, builder):
-    from lsp_server.server.worker import _cancel
-
+    """A cancel that arrives while a verification forward runs: at most that step more."""
     engine = TransformersEngine(loaded)
-    cancel, reached = threading.Event(), threading.Event()
+    cancel = CancelToken()
+    forward = engine._forward
 
-    def watch(text: str) -> bool:
-        if getattr(cancel, "steps", 0) == 4:  # the engine's step (verification) count
-            reached.set()
-        return False
+    def cancelling(ids, cache, keep=0):
+        if keep > 1 and cancel.steps == 4:  # the 4th step verifies a draft: cancel meanwhile
+            cancel.cancel()  # what a newer request or $/cancelRequest does
+        return forward(ids, cache, keep)
 
-    def canceller() -> None:
-        reached.wait(60)
-        _cancel(cancel)  # what a newer request or $/cancelRequest does
-
-    thread = threading.Thread(target=canceller)
-    thread.start()
+    engine._forward = cancelling  # type: ignore[method-assign]
     req = request(builder, SOURCE, len(SOURCE) // 2, max_new_tokens=400)
-    kw = {"should_stop": watch, "draft_tokens": 8}
-    result = engine.generate(GenerationRequest(req.prompt, 400, **kw), cancel)
-    thread.join()
+    result = engine.generate(GenerationRequest(req.prompt, 400, draft_tokens=8), cancel)
     assert result.stop_reason == "cancelled" and result.steps >= 4 and result.drafted > 0
-    assert result.steps - cancel.steps_at_cancel <= 1
+    assert cancel.steps_at_cancel == 4 and cancel.lag <= 1
 
 
 def test_sampling_does_not_draft(loaded, builder):

@@ -42,7 +42,7 @@ def test_vscode_contributes_exactly_the_server_settings():
     for name, spec in SETTINGS.items():
         prop = server[f"{SECTION}.{name}"]
         kind = JSON_TYPE[spec.kind]
-        assert prop["type"] == ([kind, "null"] if spec.nullable else kind), name
+        assert prop["type"] == kind, name
         assert prop["default"] == spec.default and type(prop["default"]) in (spec.kind, int), name
         assert prop.get("enum", []) == list(spec.choices), name
         assert prop.get("minimum") == spec.minimum, name

@@ -19,6 +19,7 @@ from lsp_server.completion.context import CompletionContext, context_at
 from lsp_server.completion.filters import postprocess
 from lsp_server.completion.filters.rest_of_line import rest_of_line
 from lsp_server.completion.filters.suffix_copy import cut as suffix_copy_cut
+from lsp_server.completion.prompter import IdsPrompter
 from lsp_server.completion.service import CompletionService
 from lsp_server.engines.transformers.engine import TransformersEngine
 from lsp_server.prompts.codellama_ids import PromptBuilder
@@ -119,7 +120,9 @@ def test_rest_of_line_is_never_commented_out_or_quoted(line_prefix, answer, line
 @pytest.mark.parametrize(("line", "column"), [(50, 1), (52, 9)])
 @pytest.mark.parametrize("healing", [True, False])
 def test_colorsys_positions_through_the_pipeline(loaded, line, column, healing):
-    service = CompletionService(TransformersEngine(loaded), PromptBuilder(loaded.tokenizer))
+    service = CompletionService(
+        TransformersEngine(loaded), IdsPrompter(PromptBuilder(loaded.tokenizer))
+    )
     settings = Settings().merged({"tokenHealing": healing, "maxNewTokens": 24})
     ctx = _colorsys_ctx(line, column)
     got = service.complete(ctx, settings)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 
 import pytest
 
@@ -16,7 +15,7 @@ from lsp_server.engines.transformers.loader import (
     load_model,
     resolve_model,
 )
-from lsp_server.generation import GenerationRequest, Prompt
+from lsp_server.generation import CancelToken, GenerationRequest, Prompt
 from lsp_server.prompts.codellama_ids import fim_prompt_ids
 
 
@@ -63,6 +62,6 @@ def test_four_bit_loading_path_generates():
     assert "4bit" in type(loaded.model.model.layers[0].mlp.gate_proj).__name__
     ids = fim_prompt_ids(loaded.tokenizer, 'def list_files(path):\n    """', "\n")
     result = TransformersEngine(loaded).generate(
-        GenerationRequest(Prompt(ids=ids), max_new_tokens=8), threading.Event()
+        GenerationRequest(Prompt(ids=ids), max_new_tokens=8), CancelToken()
     )
     assert result.steps >= 1 and result.stop_reason in ("length", "eot", "eos")

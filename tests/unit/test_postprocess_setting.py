@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from lsp_server.completion.context import CompletionContext
+from lsp_server.completion.prompter import IdsPrompter
 from lsp_server.completion.service import CompletionService
 from lsp_server.engines.transformers.loader import BUNDLED_MODEL
-from lsp_server.generation import GenerationRequest, GenerationResult
+from lsp_server.generation import CancelToken, GenerationRequest, GenerationResult
 from lsp_server.prompts.codellama_ids import PromptBuilder
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
 from lsp_server.settings import Settings, SettingsError
@@ -25,7 +24,7 @@ class FixedEngine:
     def __init__(self) -> None:
         self.requests: list[GenerationRequest] = []
 
-    def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+    def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         self.requests.append(request)
         return GenerationResult(text=RAW, stop_reason="eot")
 
@@ -36,7 +35,7 @@ class FixedEngine:
 def _service() -> tuple[CompletionService, FixedEngine]:
     engine = FixedEngine()
     tok = FimTokenizer.from_file(BUNDLED_MODEL / "tokenizer.json")
-    return CompletionService(engine, PromptBuilder(tok)), engine
+    return CompletionService(engine, IdsPrompter(PromptBuilder(tok))), engine
 
 
 def test_default_is_on_and_only_booleans_are_accepted():

@@ -7,14 +7,12 @@ an indent or half a word, which is what healing is for.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from lsp_server.completion.service import SNAP_LINES
 from lsp_server.engines.transformers.engine import TransformersEngine
 from lsp_server.engines.transformers.healing import Healer, HealingLookup
-from lsp_server.generation import GenerationRequest, Prompt
+from lsp_server.generation import CancelToken, GenerationRequest, Prompt
 from lsp_server.prompts.healing import heal_split, strip_healed, trim_horizontal
 from tests.support.keystroke_edits import BUDGET, SOURCE, builder, edits, loaded
 
@@ -76,7 +74,7 @@ def _request(builder, text: str, cursor: int, order: str = "spm", **kw) -> Gener
 
 def _generate(engine, req: GenerationRequest, key: str | None):
     return engine.generate(
-        GenerationRequest(req.prompt, req.max_new_tokens, cache_key=key), threading.Event()
+        GenerationRequest(req.prompt, req.max_new_tokens, cache_key=key), CancelToken()
     )
 
 
@@ -141,7 +139,7 @@ def test_healing_tokens_do_not_count_against_max_new_tokens(loaded, builder):
 
 def test_cancel_while_healing_stops_within_one_step(loaded, builder):
     engine = TransformersEngine(loaded)
-    cancel = threading.Event()
+    cancel = CancelToken()
     cursor = SOURCE.index("    unicode_whitespace_trans") + 4
     req = _request(builder, SOURCE, cursor, max_new_tokens=32)
     real_mask = Healer.mask

@@ -51,11 +51,26 @@ CLEANUPS: tuple[Filter, ...] = (
     drop_trivial,
 )
 
-__all__ = ["CLEANUPS", "TRUNCATIONS", "is_complete", "postprocess", "truncate"]
+__all__ = [
+    "CLEANUPS",
+    "TRUNCATIONS",
+    "filter_name",
+    "is_complete",
+    "postprocess",
+    "postprocess_traced",
+    "truncate",
+]
 
 
 def _cuts(text: str, ctx: CompletionContext) -> list[Cut]:
     return [cut for find in TRUNCATIONS for cut in find(text, ctx)]
+
+
+def filter_name(step: Callable) -> str:
+    """How stats name a filter: its module for a truncation, its function for a clean-up."""
+    if step.__name__ in ("cuts", "cut"):
+        return step.__module__.rsplit(".", 1)[-1]
+    return step.__name__
 
 
 def truncate(text: str, ctx: CompletionContext) -> str:
@@ -63,8 +78,27 @@ def truncate(text: str, ctx: CompletionContext) -> str:
     return apply_cuts(text, _cuts(text, ctx))
 
 
+def _truncate_traced(text: str, ctx: CompletionContext) -> tuple[str, str | None]:
+    """`truncate`, plus the name of the filter whose cut won (None: no cut)."""
+    best: tuple[int, str] | None = None
+    for find in TRUNCATIONS:
+        for cut in find(text, ctx):
+            if (cut.final or cut.applies) and (best is None or cut.pos < best[0]):
+                best = (cut.pos, filter_name(find))
+    if best is None or best[0] >= len(text):
+        return text, None
+    return text[: best[0]], best[1]
+
+
 def postprocess(text: str, ctx: CompletionContext, stop_reason: str | None = None) -> str:
-    """The insertion to show for raw model output `text`; "" when nothing is worth it.
+    """The insertion to show for raw model output `text`; "" when nothing is worth it."""
+    return postprocess_traced(text, ctx, stop_reason)[0]
+
+
+def postprocess_traced(
+    text: str, ctx: CompletionContext, stop_reason: str | None = None
+) -> tuple[str, list[str]]:
+    """`postprocess`, plus the filters that changed the text, in the order they ran.
 
     `stop_reason` is the engine's: "eot" when the model ended the middle
     itself, "length" when the token limit cut it ("stop": the filters did),
@@ -72,8 +106,9 @@ def postprocess(text: str, ctx: CompletionContext, stop_reason: str | None = Non
     would change unless the rules' version parses better (`syntax_check`):
     only a re-typed copy of the code after the cursor is cut on sight.
     """
+    trace: list[str] = []
     if stop_reason == "eot":
-        return _own_end(text, ctx)
+        return _own_end(text, ctx, trace), trace
     if stop_reason == "length":
         # Re-typing the code after the cursor marks where the middle ended, as
         # clearly as <EOT> would have: what precedes is judged as the model's own.
@@ -81,25 +116,38 @@ def postprocess(text: str, ctx: CompletionContext, stop_reason: str | None = Non
         if pos is None:
             pos = rejoin.end(text, ctx)
         if pos is not None:
-            return _own_end(text[:pos], ctx)
-    return _rules(text, ctx)
+            trace.append("suffix_copy")
+            return _own_end(text[:pos], ctx, trace), trace
+    return _rules(text, ctx, trace), trace
 
 
-def _rules(text: str, ctx: CompletionContext) -> str:
-    text = truncate(text, ctx)
+def _rules(text: str, ctx: CompletionContext, trace: list[str]) -> str:
+    text, cut_by = _truncate_traced(text, ctx)
+    if cut_by:
+        trace.append(cut_by)
     for clean in CLEANUPS:
-        text = clean(text, ctx)
+        cleaned = clean(text, ctx)
+        if cleaned != text:
+            trace.append(filter_name(clean))
+        text = cleaned
     return text
 
 
-def _own_end(text: str, ctx: CompletionContext) -> str:
+def _own_end(text: str, ctx: CompletionContext, trace: list[str]) -> str:
     """Post-processing of an answer the model ended with `<EOT>`."""
-    text = rest_of_line.rest_of_line(suffix_copy.cut(text, ctx), ctx)
-    ruled = _rules(text, ctx)
+    for step in (suffix_copy.cut, rest_of_line.rest_of_line):
+        changed = step(text, ctx)
+        if changed != text:
+            trace.append(filter_name(step))
+        text = changed
+    ruled_by: list[str] = []
+    ruled = _rules(text, ctx, ruled_by)
     if ruled == text or not text.strip() or not no_worse(text, ruled, ctx):
+        trace.extend(ruled_by)
         return ruled
     body = text.rstrip()
     if is_blank(ctx.line_suffix) and "\n" in text[len(body) :]:
+        trace.append("trailing_blank_lines")
         return body + "\n"  # one line break is the model's; blank lines after it are noise
     return text
 

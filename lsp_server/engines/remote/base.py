@@ -23,10 +23,16 @@ from dataclasses import dataclass
 
 from lsp_server.engines.remote.errors import Cancelled, RemoteError
 from lsp_server.engines.remote.http_stream import HttpStream
-from lsp_server.generation import GenerationRequest, GenerationResult
+from lsp_server.generation import (
+    CancelToken,
+    EngineInfo,
+    GenerationRequest,
+    GenerationResult,
+    StoppingCriteria,
+    StopReason,
+)
 from lsp_server.prompts.families import ModelProfile, detect
 from lsp_server.prompts.healing import strip_healed
-from lsp_server.prompts.text import cut_at_stop
 
 # Below this many prompt tokens a suggestion is not worth asking for.
 MIN_PROMPT_TOKENS = 16
@@ -60,6 +66,7 @@ class RemoteEngine:
 
     name = "remote"
     prompt_kind = "text"
+    last_path = ""
 
     def __init__(self, client: HttpStream, family: str = "auto") -> None:
         self.client = client
@@ -103,14 +110,15 @@ class RemoteEngine:
 
     # -- generation ---------------------------------------------------------
 
-    def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+    def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         """Stream the answer to a text prompt; see the module docstring for the stops."""
         prompt = request.prompt
         if prompt.text is None:
             raise ValueError(f"the {self.name} engine needs a text prompt (Prompt.text)")
         start = time.perf_counter()
-        text, steps, prompt_tokens, reason = "", 0, 0, ""
-        stops = prompt.stop_strings
+        text, steps, prompt_tokens, reason = "", 0, 0, None
+        # The server counts the length (it ends with finish "length").
+        stopping = StoppingCriteria(request, cancel, count_length=False)
         deadline = self.client.deadline()
         events = 0
         try:
@@ -121,33 +129,28 @@ class RemoteEngine:
                     if steps >= request.max_new_tokens or events > (
                         request.max_new_tokens + EMPTY_EVENTS
                     ):
-                        reason = "length"  # the server ignored max_new_tokens: stop reading
+                        # The server ignored max_new_tokens: stop reading.
+                        reason = StopReason.LENGTH
                         break
                     prompt_tokens = piece.prompt_tokens or prompt_tokens
-                    if piece.token_id is not None and (
-                        piece.special or piece.token_id in prompt.stop_ids
-                    ):
-                        reason = "eot"
+                    stop, reason = stopping.token(piece.token_id, piece.special)
+                    if stop:
                         break
                     steps += 1 if piece.text or piece.token_id is not None else 0
-                    text, hit = cut_at_stop(text + piece.text, stops)
+                    cancel.step(steps)
+                    text, hit = stopping.cut(text + piece.text)
                     if hit:
-                        reason = "eot"
+                        reason = StopReason.EOT
                         break
                     if piece.finish is not None:  # the last event: let the stream end
-                        reason = _FINISH.get(piece.finish, "eos")
+                        reason = _FINISH.get(piece.finish, StopReason.EOS)
                         continue
-                    if request.should_stop is not None and request.should_stop(
-                        strip_healed(_settled(text, stops), prompt.heal)
-                    ):
-                        reason = "stop"
-                        break
-                    if cancel.is_set():
-                        reason = "cancelled"
+                    stop, reason = stopping(text, steps)
+                    if stop:
                         break
         except Cancelled:
-            reason = "cancelled"
-        if not reason:  # the stream ended without a last event
+            reason = StopReason.CANCELLED
+        if reason is None:  # the stream ended without a last event
             raise self.client.say.dropped()
         return GenerationResult(
             text=strip_healed(text, prompt.heal),
@@ -158,6 +161,18 @@ class RemoteEngine:
             steps=steps,
         )
 
+    def about(self) -> EngineInfo:
+        """No network: the served model where the server has answered already."""
+        served = self._served
+        model = served.model_id if served is not None and served.model_id else ""
+        return EngineInfo(f"{model} via {self.name}" if model else self.name)
+
+    def forget(self, key: str) -> None:
+        """Nothing is cached here: the server keeps its own prefix cache."""
+
+    def start_compile(self, done=None) -> bool:
+        return False  # nothing to compile in this process
+
     def close(self) -> None:
         self.client.close()
 
@@ -167,7 +182,7 @@ class RemoteEngine:
         raise NotImplementedError
 
     def _stream(
-        self, request: GenerationRequest, cancel: threading.Event, deadline: float
+        self, request: GenerationRequest, cancel: CancelToken, deadline: float
     ) -> Generator[Piece, None, None]:
         raise NotImplementedError
 
@@ -178,20 +193,11 @@ class RemoteEngine:
 
 
 _FINISH = {
-    "length": "length",
-    "eos_token": "eos",
-    "stop_sequence": "eot",
-    "stop": "eot",
+    "length": StopReason.LENGTH,
+    "eos_token": StopReason.EOS,
+    "stop_sequence": StopReason.EOT,
+    "stop": StopReason.EOT,
 }
-
-
-def _settled(text: str, stops: tuple[str, ...]) -> str:
-    """`text` without a tail that may be the start of a stop string still arriving."""
-    for cut in range(min(len(text), max((len(s) for s in stops), default=0)), 0, -1):
-        tail = text[-cut:]
-        if any(s.startswith(tail) and s != tail for s in stops):
-            return text[:-cut]
-    return text
 
 
 def _check(piece: Piece, say) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -29,17 +28,36 @@ from lsp_server.engines.transformers.compiler import (
     compile_wanted,
     default_backend,
 )
-from lsp_server.engines.transformers.drafting import Drafter, DraftLength, accepted
-from lsp_server.engines.transformers.growing_cache import cache_nbytes, new_cache
+from lsp_server.engines.transformers.drafting import (
+    AnswerHistory,
+    Drafter,
+    DraftLength,
+    accepted,
+)
 from lsp_server.engines.transformers.healing import Healer, HealingLookup
-from lsp_server.engines.transformers.kv_store import CachedPrompt, KVStore, common_prefix_len, crop
+from lsp_server.engines.transformers.kv_store import KVStore
 from lsp_server.engines.transformers.loader import LoadedModel
+from lsp_server.engines.transformers.sessions import (
+    DynamicSession,
+    Session,
+    StaticPathError,
+    StaticSession,
+)
 from lsp_server.engines.transformers.static_runner import (
     CHUNK,
     StaticRunner,
     static_cache_bytes,
 )
-from lsp_server.generation import EngineError, GenerationRequest, GenerationResult
+from lsp_server.generation import (
+    CancelToken,
+    EngineError,
+    EngineInfo,
+    GenerationRequest,
+    GenerationResult,
+    PromptKind,
+    StoppingCriteria,
+    StopReason,
+)
 from lsp_server.prompts.healing import strip_healed
 
 log = logging.getLogger(__name__)
@@ -48,13 +66,13 @@ DEFAULT_CACHE_MB = {"cuda": 4096, "cpu": 512}
 # Prefill pieces: a cancel is noticed between them. Big enough that splitting
 # costs nothing measurable (CPU) or few kernel launches (CUDA, eager).
 PREFILL_PIECE = {"cuda": 512, "cpu": 256}
-MAX_DRAFT = CHUNK - 1  # the `draftTokens` maximum: a verification fits the static chunk
 
 
 class TransformersEngine:
     """Generates with a loaded model; all calls come from one worker thread."""
 
     name = "transformers"
+    prompt_kind: PromptKind = "ids"
 
     def __init__(
         self,
@@ -90,10 +108,11 @@ class TransformersEngine:
         self.control_ids = self.tokenizer.control_ids()
         self._healing = HealingLookup(self.tokenizer, excluded=self.control_ids)
         self.draft_length = DraftLength()  # adapted across requests
+        self.answers = AnswerHistory()  # drafting reads a document's recent answers
 
     # -- the decode loop -------------------------------------------------------
 
-    def generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+    def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         try:
             return self._generate(request, cancel)
         except torch.cuda.OutOfMemoryError as exc:
@@ -106,19 +125,19 @@ class TransformersEngine:
                 "or kvCacheMaxMB, or use quantization '4bit'."
             ) from exc
 
-    def _generate(self, request: GenerationRequest, cancel: threading.Event) -> GenerationResult:
+    def _generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         ids = list(request.prompt.ids or [])
         if not ids:
             raise ValueError("the transformers engine needs prompt ids")
         start = time.perf_counter()
-        result = GenerationResult(text="", stop_reason="cancelled")
+        result = GenerationResult(text="", stop_reason=StopReason.CANCELLED)
         if cancel.is_set():
             return result
         with torch.inference_mode(), TRACE_LOCK:
             session = self._session(request, ids)
             try:
                 self._run(session, request, ids, cancel, result)
-            except _StaticPathError as exc:
+            except StaticPathError as exc:
                 session.abandon()
                 self._drop_static(f"the static decode path failed ({exc.__cause__!r}); eager now")
                 return self._generate(request, cancel)
@@ -126,6 +145,7 @@ class TransformersEngine:
                 session.abandon()
                 raise
             session.keep(request.cache_key)
+            self._remember(request, ids, result)
         result.healed = request.prompt.heal
         result.text = strip_healed(
             self.tokenizer.decode_infilling(result.token_ids), request.prompt.heal
@@ -135,16 +155,21 @@ class TransformersEngine:
 
     def _run(
         self,
-        session: _Session,
+        session: Session,
         request: GenerationRequest,
         ids: list[int],
-        cancel: threading.Event,
+        cancel: CancelToken,
         result: GenerationResult,
     ) -> None:
-        stops = set(request.prompt.stop_ids) or {
-            self.tokenizer.tokens.eot,
-            self.tokenizer.tokens.eos,
-        }
+        tokens = self.tokenizer.tokens
+        stopping = StoppingCriteria(
+            request,
+            cancel,
+            stop_ids=(tokens.eot, tokens.eos),
+            eot_id=tokens.eot,
+            control_ids=self.control_ids,
+            vocab_size=self.tokenizer.vocab_size,
+        )
         result.reused_tokens = session.reused
         result.prefill_tokens = len(ids) - session.reused
         logits = session.prefill(ids, cancel)
@@ -158,29 +183,21 @@ class TransformersEngine:
         try:
             while True:
                 result.steps += 1  # forwards whose logits were used: prefill, then decode
-                cancel.steps = result.steps  # type: ignore[attr-defined]  # for cancel-lag stats
+                cancel.step(result.steps)  # for cancel-lag stats
                 for token in chosen:
                     seen += 1
-                    if token in stops:
-                        result.stop_reason = "eot" if token == self.tokenizer.tokens.eot else "eos"
+                    stop, reason = stopping.token(token)
+                    if not stop:
+                        out.append(token)
+                        healing = heal is not None and not heal.done
+                        if heal is not None and healing:
+                            heal.advance(token)  # HEALING hook (2/3): its tokens do not count
+                        text = self.tokenizer.decode_infilling(out) if stopping.needs_text else ""
+                        counted = len(out) - (heal.steps if heal is not None else 0)
+                        stop, reason = stopping(text, counted, healing=healing)
+                    if stop:
+                        result.stop_reason = reason or StopReason.EOT
                         return
-                    if token in self.control_ids or token >= self.tokenizer.vocab_size:
-                        result.stop_reason = "control"  # never decoded into a suggestion
-                        return
-                    out.append(token)
-                    if heal is not None and not heal.done:
-                        heal.advance(token)  # HEALING hook (2/3): its tokens do not count
-                    elif request.should_stop is not None and request.should_stop(
-                        strip_healed(self.tokenizer.decode_infilling(out), request.prompt.heal)
-                    ):
-                        result.stop_reason = "stop"
-                        return
-                    if len(out) >= request.max_new_tokens + (heal.steps if heal else 0):
-                        result.stop_reason = "length"
-                        return
-                if cancel.is_set():
-                    result.stop_reason = "cancelled"
-                    return
                 # -- drafting hook (drafting.py): verify a draft in one forward ----------
                 # (a logits constraint such as token healing's must not draft: draft = [])
                 healing = heal is not None and not heal.done
@@ -209,20 +226,30 @@ class TransformersEngine:
         """Prompt-lookup drafting for this request, or None (off, or sampling)."""
         if request.draft_tokens <= 0 or request.temperature > 0:
             return None
-        return Drafter(ids, request.draft_tokens, self.draft_length, request.max_new_tokens)
+        history = self.answers.get(request.document) if request.document is not None else None
+        return Drafter(
+            ids, request.draft_tokens, self.draft_length, request.max_new_tokens, history
+        )
+
+    def _remember(
+        self, request: GenerationRequest, ids: list[int], result: GenerationResult
+    ) -> None:
+        """Keep a greedy answer's decided tokens (a cancelled one's too) for the drafts."""
+        if request.document is not None and request.temperature <= 0:
+            self.answers.add(request.document, ids, result.token_ids)
 
     def _healer(self, removed: str) -> Healer | None:
         """Healing state for one generation (the vocabulary lookup is built once, at load)."""
         return Healer(self._healing, removed) if removed else None
 
-    def _session(self, request: GenerationRequest, ids: list[int]) -> _Session:
+    def _session(self, request: GenerationRequest, ids: list[int]) -> Session:
         static = self._static
         room = request.max_new_tokens + len(request.prompt.heal)  # healing: ≤ 1 token a char
         if static is not None and len(ids) + room <= static.max_len:
             self.last_path = "compiled" if static.compiled else "static"
-            return _StaticSession(static, self.kv, request.cache_key, ids)
+            return StaticSession(static, self.kv, request.cache_key, ids)
         self.last_path = "dynamic"
-        return _DynamicSession(self, request.cache_key, ids)
+        return DynamicSession(self, request.cache_key, ids)
 
     # -- the static path -------------------------------------------------------
 
@@ -290,10 +317,17 @@ class TransformersEngine:
     # -- caches ----------------------------------------------------------------
 
     def forget(self, key: str) -> None:
-        """Drop a document's cache (closed document)."""
+        """Drop a document's cache and answers (closed document)."""
         self.kv.forget(key)
+        self.answers.forget(key)
         if self._static is not None:
             self._static.forget(key)
+
+    def about(self) -> EngineInfo:
+        loaded = self.loaded
+        return EngineInfo(
+            f"{loaded.name} on {loaded.device} ({loaded.dtype})", loaded.max_positions
+        )
 
     def close(self) -> None:
         """Drop every reference to the model and its caches (a reload frees them first).
@@ -302,6 +336,7 @@ class TransformersEngine:
         """
         self._closed = True
         self.kv.clear()
+        self.answers.clear()
         self._static = None
         self.model = None  # type: ignore[assignment]
         self.loaded = None  # type: ignore[assignment]
@@ -313,122 +348,6 @@ class TransformersEngine:
         kwargs = {self._cache_kwarg: cache, "use_cache": True, "logits_to_keep": keep or 1}
         logits = self.model(input_ids=tensor, **kwargs).logits[0]
         return logits if keep else logits[-1]
-
-
-class _Session:
-    """One generation's view of a cache: prefill, step, then keep it for reuse."""
-
-    reused = 0
-
-    def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None: ...
-    def step(self, token: int) -> torch.Tensor: ...
-    def verify(self, tokens: list[int]) -> torch.Tensor: ...  # logits after each token
-    def room(self) -> int: ...  # most draft tokens one `verify` can take now
-    def truncate(self, n: int) -> None: ...  # hold the first `n` positions only
-    def keep(self, key: str | None) -> None: ...
-    def abandon(self) -> None: ...
-
-
-class _DynamicSession(_Session):
-    def __init__(self, engine: TransformersEngine, key: str | None, ids: list[int]) -> None:
-        self.engine = engine
-        self.cache: Any = None
-        entry = engine.kv.take(key) if key is not None else None
-        if entry is not None and hasattr(entry.cache, "get_seq_length"):
-            # Keep at least one id to feed: its logits start the answer.
-            reused = min(common_prefix_len(entry.ids, ids), len(ids) - 1)
-            if reused > 0:
-                crop(entry.cache, reused)
-                self.cache, self.reused = entry.cache, reused
-        if self.cache is None:
-            self.cache = new_cache(engine.model.config)
-        self.held = ids[: self.reused]  # the ids whose keys/values the cache holds
-
-    def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None:
-        pos, logits = self.reused, None
-        while pos < len(ids):
-            if cancel.is_set():
-                return None
-            end = min(pos + self.engine.piece, len(ids))
-            logits = self.engine._forward(ids[pos:end], self.cache)
-            self.held.extend(ids[pos:end])
-            pos = end
-        return logits
-
-    def step(self, token: int) -> torch.Tensor:
-        logits = self.engine._forward([token], self.cache)
-        self.held.append(token)
-        return logits
-
-    def verify(self, tokens: list[int]) -> torch.Tensor:
-        logits = self.engine._forward(tokens, self.cache, keep=len(tokens))
-        self.held.extend(tokens)
-        return logits
-
-    def room(self) -> int:
-        return MAX_DRAFT
-
-    def truncate(self, n: int) -> None:
-        if n < len(self.held):
-            del self.held[n:]
-            crop(self.cache, n)
-
-    def keep(self, key: str | None) -> None:
-        if key is not None and self.held:
-            crop(self.cache, len(self.held))
-            entry = CachedPrompt(self.held, self.cache, cache_nbytes(self.cache))
-            self.engine.kv.put(key, entry)
-
-    def abandon(self) -> None:
-        self.held = []
-
-
-class _StaticPathError(RuntimeError):
-    """The static/compiled path failed (not the request): fall back to the dynamic path."""
-
-
-class _StaticSession(_Session):
-    def __init__(self, runner: StaticRunner, store: KVStore, key: str | None, ids: list[int]):
-        self.runner = runner
-        runner.switch_to(key, store)
-        self.reused = min(common_prefix_len(runner.ids, ids), len(ids) - 1)
-
-    def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None:
-        try:
-            return self.runner.prefill(ids, self.reused, cancel)
-        except torch.cuda.OutOfMemoryError:
-            raise
-        except Exception as exc:
-            raise _StaticPathError() from exc
-
-    def step(self, token: int) -> torch.Tensor:
-        try:
-            return self.runner.step(token)
-        except torch.cuda.OutOfMemoryError:
-            raise
-        except Exception as exc:
-            raise _StaticPathError() from exc
-
-    def verify(self, tokens: list[int]) -> torch.Tensor:
-        try:
-            return self.runner.verify(tokens)
-        except torch.cuda.OutOfMemoryError:
-            raise
-        except Exception as exc:
-            raise _StaticPathError() from exc
-
-    def room(self) -> int:
-        return self.runner.verify_room()
-
-    def truncate(self, n: int) -> None:
-        del self.runner.ids[n:]
-
-    def keep(self, key: str | None) -> None:
-        if key is None:
-            self.runner.owner, self.runner.ids = None, []
-
-    def abandon(self) -> None:
-        self.runner.owner, self.runner.ids = None, []
 
 
 def _healed(heal: Healer | None, logits: torch.Tensor) -> torch.Tensor:

@@ -11,16 +11,14 @@ from pathlib import PurePath
 
 import tree_sitter
 
-from lsp_server.syntax.languages import (
-    bash,
-    completion_only,
-    cpp,
-    csharp,
-    java,
-    javascript,
-    php,
-    python,
-)
+import lsp_server.syntax.languages.bash as bash
+import lsp_server.syntax.languages.completion_only as completion_only
+import lsp_server.syntax.languages.cpp as cpp
+import lsp_server.syntax.languages.csharp as csharp
+import lsp_server.syntax.languages.java as java
+import lsp_server.syntax.languages.javascript as javascript
+import lsp_server.syntax.languages.php as php
+import lsp_server.syntax.languages.python as python
 from lsp_server.syntax.languages.spec import LanguageSpec
 
 ALL: tuple[LanguageSpec, ...] = (

@@ -14,11 +14,31 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:  # the syntax layer imports this package: no import at run time
-    from lsp_server.syntax.document import ParsedDocument
-    from lsp_server.syntax.functions import FunctionInfo
+
+class ParsedDocument(Protocol):
+    """What language rules read of a parsed document (`syntax.document.ParsedDocument`;
+    a protocol, so this package never refers back to the syntax layer that uses it)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def spec(self) -> LanguageSpec: ...
+    @property
+    def tree(self) -> Any: ...  # a tree_sitter.Tree
+    def node_text(self, node: Any) -> str: ...
+    def start(self, node: Any) -> int: ...
+    def end(self, node: Any) -> int: ...
+
+
+class FunctionInfo(Protocol):
+    """What language rules read of a function (`syntax.functions.FunctionInfo`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def class_name(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -68,9 +88,9 @@ class UnitTestFile:
 
 
 # (workspace root, source file, parsed source, function, existing test file text)
-TestFileRule = Callable[[Path, Path, "ParsedDocument", "FunctionInfo", str], UnitTestFile]
+TestFileRule = Callable[[Path, Path, ParsedDocument, FunctionInfo, str], UnitTestFile]
 # Is this node of a parsed test file one whole test?
-TestNodeRule = Callable[["ParsedDocument", Any], bool]
+TestNodeRule = Callable[[ParsedDocument, Any], bool]
 
 
 @dataclass(frozen=True)

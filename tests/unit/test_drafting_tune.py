@@ -1,0 +1,30 @@
+"""benchmarks/drafting_tune.py: its simulated step counts are the engine's own."""
+
+from __future__ import annotations
+
+from benchmarks.drafting_tune import record, simulate
+from lsp_server.engines.transformers.drafting import AnswerHistory, Drafter, DraftLength
+from lsp_server.engines.transformers.engine import TransformersEngine
+from lsp_server.generation import CancelToken, GenerationRequest
+from tests.support.keystroke_edits import builder, edits, loaded, request
+
+__all__ = ["builder", "loaded"]  # fixtures
+
+
+def test_simulated_steps_equal_the_engines_with_drafting_and_history(loaded, builder):
+    recorder, drafting = TransformersEngine(loaded), TransformersEngine(loaded)
+    length, history = DraftLength(), AnswerHistory()
+    simulated, real, off = [], [], 0
+    for key, text, cursor in edits(seed=31, count=12):
+        req = request(builder, text, cursor, max_new_tokens=16)
+        trace = record(recorder, req, key)
+        assert trace.steps_off >= len(trace.out) - 1
+        off += trace.steps_off
+        simulated.append(simulate(trace, Drafter(trace.ids, 8, length, 16, history.get(key))))
+        history.add(key, trace.ids, trace.out)
+        kw = {"max_new_tokens": 16, "draft_tokens": 8, "document": key}
+        got = drafting.generate(GenerationRequest(req.prompt, **kw), CancelToken())
+        assert got.token_ids == trace.out
+        real.append(got.steps - 1)
+    assert simulated == real
+    assert sum(real) < off  # drafts were accepted: the comparison is not vacuous
