@@ -139,7 +139,10 @@ def test_a_copy_of_the_suffix_cut_by_the_token_limit_marks_the_end():
     ctx = CompletionContext(prefix, suffix, "python")
     raw = middle + suffix[:36]  # the copy stops mid-line: the token limit
     assert postprocess(raw, ctx, "length") == middle
-    assert postprocess(middle + suffix[:4], ctx, "length") == " a"  # too short to tell
+    # Too short for a copy of the suffix, but the rest of the cursor line (` b:`)
+    # re-typed up to its line end is where the middle rejoins it (`rejoin`).
+    assert postprocess(middle + suffix[:4], ctx, "length") == middle
+    assert postprocess(middle + suffix[:2], ctx, "length") == " a"  # ` b`: no line end yet
 
 
 def test_a_deeper_line_is_not_a_copy_of_a_shallower_suffix_line():

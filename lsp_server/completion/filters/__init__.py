@@ -17,6 +17,7 @@ from lsp_server.completion.context import CompletionContext
 from lsp_server.completion.filters import (
     block_scope,
     line_suffix_join,
+    rejoin,
     repetition,
     rest_of_line,
     single_line,
@@ -112,6 +113,8 @@ def postprocess_traced(
         # Re-typing the code after the cursor marks where the middle ended, as
         # clearly as <EOT> would have: what precedes is judged as the model's own.
         pos = suffix_copy.start(text, ctx, cut_by_limit=True)
+        if pos is None:
+            pos = rejoin.end(text, ctx)
         if pos is not None:
             trace.append("suffix_copy")
             return _own_end(text[:pos], ctx, trace), trace

@@ -23,6 +23,7 @@ from lsp_server.syntax.languages import indent_blocks
 # Languages whose blocks are made by indentation rather than braces.
 # A line that starts a Python definition (decorators included).
 DEFINITION = re.compile(r"(@|(async\s+def|def|class)\b)")
+FUNCTION = re.compile(r"(async\s+def|def)\b")
 # How far back to look for the enclosing definition and open brackets.
 _MAX_SCAN_LINES = 400
 _BRACKET_SCAN_LINES = 100
@@ -144,15 +145,26 @@ def _enclosing_limit(ctx: CompletionContext, indented: bool) -> int:
     cursor_level = width(nearest) + (1 if nearest.rstrip().endswith((":", "{")) else 0)
     if indented:
         floor = cursor_level
+        found: int | None = None
         for line in lines:
             indent = width(line)
             if line is not nearest and indent >= floor:
                 continue  # a sibling or a deeper line, not an enclosing one
-            if DEFINITION.match(line.lstrip()):
-                return indent + 1
             floor = indent
+            if found is not None:
+                # A function nested in a function: the outer body goes on after
+                # it (it calls or returns the inner one), same unit of code.
+                if not FUNCTION.match(line.lstrip()):
+                    break
+                found = indent + 1
+            elif DEFINITION.match(line.lstrip()):
+                found = indent + 1
+                if not FUNCTION.match(line.lstrip()):
+                    break
             if indent == 0:
                 break
+        if found is not None:
+            return found
     return 1 if cursor_level > 0 else 0
 
 

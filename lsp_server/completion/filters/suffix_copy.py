@@ -7,12 +7,15 @@ of an answer is exactly the beginning of the suffix up to a line end
 cut, whatever it parses to. A tail must hold a few characters of code and
 reach a line end of the suffix: `)` alone, or the `f(` of `f(f(x))`, is as
 likely the model's own code. A tail that starts inside a line's indentation
-is a misaligned match (`        return x` holds `    return x`), never a copy.
+may be a misaligned match (`        return x` holds `    return x`): it is a
+copy only when cutting it leaves fewer syntax errors (a middle that ends in
+part of the indentation the suffix's line continues, `\n  ` + `  return x`).
 """
 
 from __future__ import annotations
 
 from lsp_server.completion.context import CompletionContext
+from lsp_server.completion.filters.syntax_check import errors
 
 MIN_CODE_CHARS = 3
 # A copy cut by the token limit (not at a line end) must be this long to count.
@@ -35,14 +38,24 @@ def start(text: str, ctx: CompletionContext, cut_by_limit: bool = False) -> int 
         code = len("".join(tail.split()))
         if code < MIN_CODE_CHARS:
             return None
-        line_start = body.rfind("\n", 0, pos) + 1
-        misaligned = pos > line_start and not body[line_start:pos].strip(" \t")
-        if suffix.startswith(tail) and not misaligned:
+        if suffix.startswith(tail) and _aligned(text, pos, ctx):
             at_line_end = suffix[len(tail) : len(tail) + 1] in ("", "\n", "\r")
             if at_line_end or (cut_by_limit and code >= MIN_CUT_COPY_CHARS):
                 return pos
         pos = body.find(suffix[0], pos + 1)
     return None
+
+
+def _aligned(text: str, pos: int, ctx: CompletionContext) -> bool:
+    """Whether a copy starting at `pos` is one: a tail that starts with whitespace
+    inside a line's indentation may be a misaligned match or a middle that ends
+    in the indentation the suffix's line continues; syntax decides (a cut must
+    leave fewer errors)."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    if pos == line_start or text[line_start:pos].strip(" \t") or text[pos] not in " \t":
+        return True
+    theirs, mine = errors(text[:pos], ctx), errors(text, ctx)
+    return theirs is not None and mine is not None and theirs < mine
 
 
 def cut(text: str, ctx: CompletionContext) -> str:

@@ -1,0 +1,115 @@
+"""Run-on after a middle that ends mid-line or leaves a nested function (issue 13).
+
+Golden cases shaped like the held-out random spans (a hole that starts and
+ends inside lines), as small literal snippets: the model's middle, then
+run-on text it did not end (`"length"`) or a re-typed suffix it did
+(`"eot"`). Each correct middle must come back exactly.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lsp_server.completion.context import CompletionContext
+from lsp_server.completion.filters import postprocess, rejoin
+from lsp_server.completion.filters.layout import layout
+
+# `current_s|tring = []`: the hole spans lines and ends in `current_depth -=| 1`.
+PAREN_PREFIX = 'def groups(s):\n    """Doc."""\n    result = []\n    current_s'
+PAREN_MIDDLE = (
+    "tring = []\n    current_depth = 0\n    for c in s:\n        if c == '(':\n"
+    "            current_depth += 1\n        elif c == ')':\n            current_depth -="
+)
+PAREN_SUFFIX = " 1\n            result.append(c)\n    return result\n"
+
+
+def _ctx(prefix: str, suffix: str) -> CompletionContext:
+    return CompletionContext(prefix, suffix, "python")
+
+
+@pytest.mark.parametrize(
+    "runon",
+    [
+        " 1\n pass\n",  # the rest of the line re-typed, then made-up code
+        " 1\n\n\ndef main():\n    print(groups())\n",  # then a new function
+    ],
+)
+def test_a_multi_line_middle_from_a_mid_line_cursor_survives_run_on(runon):
+    compile(PAREN_PREFIX + PAREN_MIDDLE + PAREN_SUFFIX, "golden", "exec")
+    ctx = _ctx(PAREN_PREFIX, PAREN_SUFFIX)
+    assert postprocess(PAREN_MIDDLE + runon, ctx, "length") == PAREN_MIDDLE
+
+
+def test_the_last_rejoin_wins_over_one_inside_the_middle():
+    """` 1` ends `current_depth += 1` inside the middle too; the middle's own end is later."""
+    ctx = _ctx(PAREN_PREFIX, PAREN_SUFFIX)
+    raw = PAREN_MIDDLE + " 1\n pass\n"
+    assert rejoin.rejoins(raw, " 1")[-1] == len(PAREN_MIDDLE)
+    assert len(rejoin.rejoins(raw, " 1")) == 2
+    assert rejoin.end(raw, ctx) == len(PAREN_MIDDLE)
+
+
+def test_single_line_answers_are_left_to_the_single_line_rules():
+    ctx = _ctx("def f(x):\n    return f", "oo(x) + 1\n")
+    assert not rejoin.applies("oo(y)", ctx)
+    assert rejoin.end("oo(y)", ctx) is None
+    assert postprocess("oo(y)", ctx, "length") == "oo(y)"
+
+
+def test_a_middle_ending_mid_identifier_before_stray_junk():
+    """`return Fal|se`: the first line end (`for op in ops:` + `se`) parses too; the latest wins."""
+    prefix = "def below(ops):\n    balance = 0\n    for op in "
+    middle = (
+        "ops:\n        balance += op\n        if balance < 0:\n            return True\n"
+        "    return Fal"
+    )
+    ctx = _ctx(prefix, "se\n")
+    assert postprocess(middle + "\n)\n", ctx, "length") == middle
+    assert postprocess(middle + "se\nprint(below)\n", ctx, "length") == middle
+    loop = "\n    return Fal\n    return Fal\n    return Fal\n"
+    assert postprocess(middle + loop, ctx, "length") == middle
+
+
+NESTED_PREFIX = "def outer(s):\n    def inner(t):\n        if t:\n            return 1\n"
+NESTED_MIDDLE = "        return 0\n\n    return [inner(x) for x in s]"
+
+
+def test_a_nested_function_does_not_end_the_outer_body():
+    ctx = _ctx(NESTED_PREFIX, "\n")
+    assert layout(ctx).limit == 1  # the outer function's body, not the inner one's (5)
+    raw = NESTED_MIDDLE + "\nprint(outer)\n"
+    assert postprocess(raw, ctx, "length") == NESTED_MIDDLE
+    assert (
+        postprocess(NESTED_MIDDLE + "\n\n\ndef main():\n    pass\n", ctx, "length") == NESTED_MIDDLE
+    )
+
+
+def test_a_method_still_ends_at_its_class_body():
+    ctx = _ctx("class A:\n    def f(self):\n        x = 1\n", "")
+    assert layout(ctx).limit == 5  # the method's body: the class goes on with methods
+    assert postprocess("        return x\n    def g(self):\n        pass\n", ctx, "length") == (
+        "        return x"
+    )
+
+
+@pytest.mark.parametrize(
+    ("prefix", "middle", "suffix"),
+    [
+        # The middle ends in part of the indentation the suffix's line continues.
+        (
+            "def below(ops):\n    for op in ops:\n        i",
+            "f op < 0:\n            return True\n\n  ",
+            "  return False\n",
+        ),
+        # The middle ends in the whole indentation; the suffix starts with code.
+        ("def f():\n    r", "esult = []\n    ", "current = []\n    return result\n"),
+    ],
+)
+def test_a_copy_of_the_suffix_after_the_middle_s_own_indentation_is_cut(prefix, middle, suffix):
+    compile(prefix + middle + suffix, "golden", "exec")
+    ctx = _ctx(prefix, suffix)
+    copy = suffix.split("\n", 1)[0]
+    assert postprocess(middle, ctx, "eot") == middle
+    assert postprocess(middle + copy, ctx, "eot") == middle
+    # (With a line break after the copy, `\n  ` + `  return False\n` has the shape
+    # of a deeper line of the model's own: tree-sitter cannot tell, it is kept.)
