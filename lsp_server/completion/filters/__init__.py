@@ -112,11 +112,11 @@ def postprocess_traced(
     if stop_reason == "length":
         # Re-typing the code after the cursor marks where the middle ended, as
         # clearly as <EOT> would have: what precedes is judged as the model's own.
-        pos = suffix_copy.start(text, ctx, cut_by_limit=True)
+        pos, by = suffix_copy.start(text, ctx, cut_by_limit=True), "suffix_copy"
         if pos is None:
-            pos = rejoin.end(text, ctx)
+            pos, by = rejoin.end(text, ctx), "rejoin"
         if pos is not None:
-            trace.append("suffix_copy")
+            trace.append(by)
             return _own_end(text[:pos], ctx, trace), trace
     return _rules(text, ctx, trace), trace
 
