@@ -108,8 +108,7 @@ class OracleEngine:
             out.append(token)
             partial = self.tok.decode_infilling(out)
             healing = not partial.startswith(request.prompt.heal)  # still re-writing it
-            counted = 0 if healing else len(out) - len(request.prompt.heal)
-            stop, reason = stopping(partial, counted, healing=healing)
+            stop, reason = stopping(partial, len(out), healing=healing)  # as the engine counts
             if stop:
                 result.stop_reason = reason or StopReason.EOT
                 break

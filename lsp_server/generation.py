@@ -196,9 +196,10 @@ class StoppingCriteria:
     ) -> tuple[bool, StopReason | None]:
         """After a token: is the answer complete, long enough, or no longer wanted?
 
-        `text` is everything generated; `new_tokens` does not count the tokens
-        that re-wrote the healed text, and while `healing` the answer has not
-        started, so the pipeline is not asked yet.
+        `text` is everything generated and `new_tokens` counts every token
+        (those re-writing the healed text too: maxNewTokens bounds the decode
+        work); while `healing` the answer has not started, so the pipeline is
+        not asked yet.
         """
         if (
             not healing

@@ -191,10 +191,10 @@ class TransformersEngine:
                         out.append(token)
                         healing = heal is not None and not heal.done
                         if heal is not None and healing:
-                            heal.advance(token)  # HEALING hook (2/3): its tokens do not count
+                            heal.advance(token)  # HEALING hook (2/3)
                         text = self.tokenizer.decode_infilling(out) if stopping.needs_text else ""
-                        counted = len(out) - (heal.steps if heal is not None else 0)
-                        stop, reason = stopping(text, counted, healing=healing)
+                        # Healing tokens count: maxNewTokens bounds the decode work.
+                        stop, reason = stopping(text, len(out), healing=healing)
                     if stop:
                         result.stop_reason = reason or StopReason.EOT
                         return
