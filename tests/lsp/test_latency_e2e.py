@@ -75,7 +75,9 @@ async def test_typing_something_else_asks_the_model(shared):
 
 
 async def test_superseded_and_cancelled_generations_stop_within_one_step(shared):
-    configure(shared, maxNewTokens=512, contextWindow=2048)
+    # One token per step (no drafting): 512 steps take seconds, so both requests
+    # are still decoding when their cancel arrives, however fast the machine.
+    configure(shared, maxNewTokens=512, contextWindow=2048, draftTokens=0)
     try:
         uri = "file:///ws/run_on.py"
         open_doc(shared, uri, RUN_ON)
@@ -97,7 +99,7 @@ async def test_superseded_and_cancelled_generations_stop_within_one_step(shared)
             await asyncio.sleep(0.05)
         assert info["cancel_lag_steps"] <= 1
     finally:
-        configure(shared, maxNewTokens=64, contextWindow=4096)
+        configure(shared, maxNewTokens=64, contextWindow=4096, draftTokens=8)
 
 
 async def test_kv_reuse_setting(shared):
