@@ -101,6 +101,33 @@ def test_healing_with_and_without_kv_reuse_gives_identical_ids(loaded, builder):
     assert healed >= 20  # the edits really exercised healing
 
 
+def test_drafting_while_healing_gives_the_step_by_step_ids(loaded, builder, monkeypatch):
+    """Drafts are verified under the healing mask, row by row: same ids, fewer steps."""
+    import lsp_server.engines.transformers.engine as engine_module
+
+    masked_verifications = []
+    real_rows = engine_module._healing_rows
+
+    def counting(heal, rows, draft):
+        masked_verifications.append(len(draft))
+        return real_rows(heal, rows, draft)
+
+    monkeypatch.setattr(engine_module, "_healing_rows", counting)
+    engine, plain = TransformersEngine(loaded), TransformersEngine(loaded)
+    healed = drafted_while_healing = 0
+    for key, text, cursor in _healing_edits(40, seed=33):
+        req = _request(builder, text, cursor, max_new_tokens=24)
+        drafted = engine.generate(
+            GenerationRequest(req.prompt, 24, cache_key=key, draft_tokens=8), CancelToken()
+        )
+        step_by_step = _generate(plain, req, None)
+        assert drafted.token_ids == step_by_step.token_ids
+        if req.prompt.heal:
+            healed += 1
+            drafted_while_healing += drafted.drafted > 0 and drafted.steps < step_by_step.steps
+    assert healed >= 10 and drafted_while_healing > 0 and masked_verifications
+
+
 @pytest.mark.parametrize("order", ["spm", "psm"])
 def test_first_generated_text_always_agrees_with_the_removed_text(loaded, builder, order):
     engine = TransformersEngine(loaded)

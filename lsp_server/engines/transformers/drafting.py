@@ -22,8 +22,9 @@ and lose ties to the prompt (the document as it is now). How each choice
 was tuned (never on the keystroke replay): `benchmarks/drafting_tune.py`.
 
 Sampling (temperature > 0) does not draft: the loop runs one token per step.
-Token healing constrains the first tokens with a mask that the verification
-would not apply, so no draft is made while such a constraint is active.
+Token healing constrains the first tokens with a mask: the engine masks each
+row of the verification as step-by-step decoding would (`_healing_rows` in
+`engine.py`), so drafts are verified while the removed text is re-written too.
 """
 
 from __future__ import annotations

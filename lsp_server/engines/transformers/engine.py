@@ -199,21 +199,21 @@ class TransformersEngine:
                         result.stop_reason = reason or StopReason.EOT
                         return
                 # -- drafting hook (drafting.py): verify a draft in one forward ----------
-                # (a logits constraint such as token healing's must not draft: draft = [])
-                healing = heal is not None and not heal.done
-                draft = (
-                    drafter.propose(out, session.room())
-                    if drafter is not None and not healing
-                    else []
-                )
+                # (while healing, each row is masked as step-by-step healing would)
+                draft = drafter.propose(out, session.room()) if drafter is not None else []
                 if draft:
                     assert drafter is not None  # only a drafter proposes a draft
-                    chosen = accepted(session.verify([out[-1], *draft]), draft)
-                    session.truncate(len(ids) + len(out) + len(chosen) - 1)  # roll back
-                    drafter.update(len(draft), len(chosen) - 1)
-                    result.drafted += len(draft)
-                    result.accepted += len(chosen) - 1
-                    continue
+                    rows: torch.Tensor | None = session.verify([out[-1], *draft])
+                    if heal is not None and not heal.done and rows is not None:
+                        rows = _healing_rows(heal, rows, draft)
+                    if rows is not None:
+                        chosen = accepted(rows, draft)
+                        session.truncate(len(ids) + len(out) + len(chosen) - 1)  # roll back
+                        drafter.update(len(draft), len(chosen) - 1)
+                        result.drafted += len(draft)
+                        result.accepted += len(chosen) - 1
+                        continue
+                    session.truncate(len(ids) + len(out) - 1)  # step by step instead
                 # -- end of drafting hook -------------------------------------------------
                 # HEALING hook (3/3): only tokens that re-write the removed text
                 chosen = [choose(_healed(heal, session.step(out[-1])))]
@@ -348,6 +348,26 @@ class TransformersEngine:
         kwargs = {self._cache_kwarg: cache, "use_cache": True, "logits_to_keep": keep or 1}
         logits = self.model(input_ids=tensor, **kwargs).logits[0]
         return logits if keep else logits[-1]
+
+
+def _healing_rows(heal: Healer, rows: torch.Tensor, draft: list[int]) -> torch.Tensor | None:
+    """Verification logits masked row by row as step-by-step healing would mask them.
+
+    Row `j` follows the first `j` draft tokens, so its mask is the one for what
+    is left of the removed text after them. None when a row's text is one the
+    vocabulary cannot spell (step-by-step healing then gives up: decode so).
+    """
+    masked, remaining = rows.clone(), heal.remaining
+    for j in range(len(draft) + 1):
+        if not remaining:
+            break
+        probe = Healer(heal.lookup, remaining)
+        masked[j] = probe.mask(rows[j])
+        if not probe.remaining:
+            return None
+        if j < len(draft):
+            remaining = heal.lookup.consume(remaining, draft[j])
+    return masked
 
 
 def _healed(heal: Healer | None, logits: torch.Tensor) -> torch.Tensor:
