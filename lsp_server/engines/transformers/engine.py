@@ -203,9 +203,12 @@ class TransformersEngine:
                 draft = drafter.propose(out, session.room()) if drafter is not None else []
                 if draft:
                     assert drafter is not None  # only a drafter proposes a draft
-                    rows: torch.Tensor | None = session.verify([out[-1], *draft])
-                    if heal is not None and not heal.done and rows is not None:
-                        rows = _healing_rows(heal, rows, draft)
+                    verified = session.verify([out[-1], *draft])
+                    rows = (
+                        _healing_rows(heal, verified, draft)
+                        if heal is not None and not heal.done
+                        else verified
+                    )
                     if rows is not None:
                         chosen = accepted(rows, draft)
                         session.truncate(len(ids) + len(out) + len(chosen) - 1)  # roll back
@@ -244,7 +247,7 @@ class TransformersEngine:
 
     def _session(self, request: GenerationRequest, ids: list[int]) -> Session:
         static = self._static
-        room = request.max_new_tokens + len(request.prompt.heal)  # healing: ≤ 1 token a char
+        room = request.max_new_tokens  # healing tokens count against it too
         if static is not None and len(ids) + room <= static.max_len:
             self.last_path = "compiled" if static.compiled else "static"
             return StaticSession(static, self.kv, request.cache_key, ids)
