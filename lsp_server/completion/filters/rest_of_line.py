@@ -7,16 +7,28 @@ open swallows the code into the string. The answer is cut where the comment
 or string starts; what is left may well be empty (then nothing is shown).
 Applies whatever stopped the model: no syntax check can see the damage (a
 commented-out line parses).
+
+Only code counts, though: a middle that ends inside a comment whose line
+goes on after the cursor (`# of the next chunk onto the current| line as
+will fit.`) continues prose, not code. The rest of the line is prose when
+it is glued to the comment's last word (`# trivial empty arra|y`), or when
+cutting the comment leaves more tree-sitter errors than keeping it (the
+words after the cursor do not parse as code). A rest that parses as code
+either way is code: the comment is cut.
 """
 
 from __future__ import annotations
+
+import re
 
 from lsp_server.completion.context import CompletionContext
 from lsp_server.completion.filters.brackets import comment_marker
 from lsp_server.completion.filters.cuts import Cut, apply_cuts
 from lsp_server.completion.filters.layout import is_blank
+from lsp_server.completion.filters.syntax_check import errors
 
 _QUOTES = "'\"`"
+_WORD = re.compile(r"\w+")
 
 
 def cuts(text: str, ctx: CompletionContext) -> list[Cut]:
@@ -28,7 +40,21 @@ def cuts(text: str, ctx: CompletionContext) -> list[Cut]:
     state, pos = _scan(lead, text[start:], ctx.line_suffix, ctx.language_id)
     if state is None:
         return []
+    if state == "comment" and _continues_prose(text, start + pos, ctx):
+        return []
     return [Cut(start + pos)]
+
+
+def _continues_prose(text: str, comment: int, ctx: CompletionContext) -> bool:
+    """Whether the rest of the cursor line is the prose of the comment `text` opens at `comment`."""
+    rest = ctx.line_suffix
+    glued = _WORD.match(rest) if _WORD.fullmatch(text[-1:]) else None
+    if glued:
+        rest = rest[glued.end() :]  # the end of the comment's last word
+    if is_blank(rest):
+        return True
+    kept, cut = errors(text, ctx), errors(text[:comment], ctx)
+    return kept is not None and cut is not None and kept < cut
 
 
 def _scan(lead: str, line: str, after: str, language_id: str) -> tuple[str | None, int]:

@@ -9,12 +9,21 @@ versions are counted. Languages without a grammar give None: no judgement.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from lsp_server.completion.context import CompletionContext
 from lsp_server.syntax.document import parse
 from lsp_server.syntax.languages import UnsupportedLanguage, language_for
 
 # Characters of the file kept on each side of the cursor (snapped to lines).
 WINDOW_CHARS = 3000
+# How much further a window may reach to start or end at a definition.
+REACH_CHARS = 6000
+# A line that starts a definition: a boundary no string or bracket spans (a
+# window cut inside a docstring turns its prose into code and the code after
+# it into a string: dozens of errors that a filter's change then shifts).
+_DEFINITION = re.compile(r"^[ \t]*(?:async[ \t]+def|def|class|@)\b", re.MULTILINE)
 
 
 def supported(ctx: CompletionContext) -> bool:
@@ -29,12 +38,8 @@ def errors(text: str, ctx: CompletionContext) -> int | None:
     """Syntax errors of the file window around the cursor with `text` inserted."""
     if not supported(ctx):
         return None
-    before = ctx.prefix[-WINDOW_CHARS:]
-    if len(before) < len(ctx.prefix):
-        before = before[before.find("\n") + 1 :]
-    after = ctx.suffix[:WINDOW_CHARS]
-    if len(after) < len(ctx.suffix):
-        after = after[: after.rfind("\n") + 1]
+    start, end = _window(ctx)
+    before, after = ctx.prefix[start:], ctx.suffix[:end]
     root = parse(before + text + after, ctx.language_id or "python").tree.root_node
     if not root.has_error:
         return 0
@@ -42,6 +47,32 @@ def errors(text: str, ctx: CompletionContext) -> int | None:
     # MISSING `_newline` of Python is not among any node's `children`).
     tree = str(root)
     return tree.count("(ERROR") + tree.count("(MISSING")
+
+
+@lru_cache(maxsize=8)
+def _window(ctx: CompletionContext) -> tuple[int, int]:
+    """Where the window starts in the prefix and ends in the suffix.
+
+    Snapped to whole lines; in Python to the nearest definition line beyond
+    `WINDOW_CHARS` (within `REACH_CHARS`), so the window never starts or ends
+    inside a string."""
+    prefix, suffix = ctx.prefix, ctx.suffix
+    start, end = 0, len(suffix)
+    python = (ctx.language_id or "python") == "python"
+    if len(prefix) > WINDOW_CHARS:
+        start = prefix.rfind("\n", 0, len(prefix) - WINDOW_CHARS) + 1
+        if python:
+            reach = max(0, start - REACH_CHARS)
+            found = [m.start() for m in _DEFINITION.finditer(prefix, reach, start)]
+            if found:
+                start = found[-1]
+    if len(suffix) > WINDOW_CHARS:
+        end = suffix.rfind("\n", 0, WINDOW_CHARS) + 1
+        if python:
+            found_end = _DEFINITION.search(suffix, end, end + REACH_CHARS)
+            if found_end:
+                end = found_end.start()
+    return start, end
 
 
 def no_worse(raw: str, changed: str, ctx: CompletionContext) -> bool:
