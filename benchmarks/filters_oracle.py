@@ -14,7 +14,15 @@ the two shared files and the held-out cuts of `heldout_cuts.py` (multi-line
 holes and random spans; `--part` picks the tune or the report half of them).
 The filters get the stop reason the oracle implies: the canonical middle
 alone, and the `suffix_lines` run-on, end with `<EOT>` ("eot"); the other
-run-on variants are cut by the token limit ("length").
+run-on variants are cut by the token limit ("length"). With `--engine-stop`
+they get what the engine would have generated instead: `is_complete`, asked
+after every token, ends generation early (`engine_stop.py`; for a cursor
+inside a line, at the first line break).
+
+The `is_complete` lines count, per set, the run-on cases it stops before
+the raw text ends, those it stops before the middle is complete (the engine
+would lose part of a correct middle), and the share of run-on characters
+(those after the middle) never generated.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.engine_stop import engine_output
 from benchmarks.heldout_cuts import cases as heldout_cases
 from benchmarks.oracle_runon import VARIANTS, runon
 from lsp_server.completion.context import CompletionContext
@@ -122,20 +131,36 @@ def _stop_point(raw: str, ctx: CompletionContext, step: int = 3) -> int:
     return len(raw)
 
 
+def filtered(raw: str, ctx: CompletionContext, variant: str, engine_stop: bool) -> str:
+    """The filters' answer for the oracle's raw text of `variant`; with `engine_stop`,
+    for what the engine would have generated of it (`engine_stop.py`)."""
+    reason = stop_reason(variant)
+    if engine_stop:
+        raw, reason = engine_output(raw, ctx, reason)
+    return postprocess(raw, ctx, reason)
+
+
 def evaluate(
-    name: str, runner: Runner, limit: int | None, show: int, part: str | None = None
+    name: str,
+    runner: Runner,
+    limit: int | None,
+    show: int,
+    part: str | None = None,
+    engine_stop: bool = False,
 ) -> dict[str, float]:
     cases = sample(load(name, part), limit)
     counts = dict.fromkeys(
-        ("plain_on", "plain_off", "runon_on", "runon_off", "stopped", "saved"), 0
+        ("plain_on", "plain_off", "runon_on", "runon_off", "stopped", "in_middle"), 0
     )
     runon_total = 0
+    # Characters of run-on text (after the middle), and those is_complete spares.
+    runon_chars = spared_chars = 0
     failures: list[tuple[str, str, str, str]] = []
     for case in cases:
         ctx = CompletionContext(case["prompt"], case["suffix"], "python")
         middle = case["canonical_solution"]
         counts["plain_off"] += runner.passes(program(case, middle))
-        got = postprocess(middle, ctx, stop_reason("none"))
+        got = filtered(middle, ctx, "none", engine_stop)
         ok = runner.passes(program(case, got))
         counts["plain_on"] += ok
         if not ok:
@@ -144,14 +169,16 @@ def evaluate(
             raw = runon(middle, case["prompt"], case["suffix"], variant)
             runon_total += 1
             counts["runon_off"] += runner.passes(program(case, raw))
-            got = postprocess(raw, ctx, stop_reason(variant))
+            got = filtered(raw, ctx, variant, engine_stop)
             ok = runner.passes(program(case, got))
             counts["runon_on"] += ok
             if not ok:
                 failures.append((case["task_id"], variant, raw, got))
             stop = _stop_point(raw, ctx)
             counts["stopped"] += stop < len(raw)
-            counts["saved"] += (len(raw) - stop) / max(len(raw) - len(middle), 1)
+            counts["in_middle"] += stop < len(middle)
+            runon_chars += len(raw) - len(middle)
+            spared_chars += len(raw) - max(stop, len(middle))
     for task_id, variant, raw, got in failures[:show]:
         print(f"FAIL {task_id} [{variant}]\n  raw: {raw!r}\n  got: {got!r}")
     n = len(cases)
@@ -161,7 +188,8 @@ def evaluate(
         "runon_on": counts["runon_on"] / runon_total,
         "runon_off": counts["runon_off"] / runon_total,
         "stopped": counts["stopped"] / runon_total,
-        "saved": counts["saved"] / runon_total,
+        "in_middle": counts["in_middle"] / runon_total,
+        "spared": spared_chars / max(runon_chars, 1),
         "cases": n,
         "runon_cases": runon_total,
     }
@@ -175,12 +203,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-failures", type=int, default=0, metavar="K")
     parser.add_argument("--part", choices=("tune", "report"), help="held-out half (default both)")
     parser.add_argument("--sets", nargs="*", default=[*FILES, *HELDOUT], help="which sets")
+    parser.add_argument(
+        "--engine-stop",
+        action="store_true",
+        help="filter what the engine would generate: is_complete stops it token by token",
+    )
     args = parser.parse_args(argv)
     runner = Runner()
     rows = [
-        (name, evaluate(name, runner, args.limit, args.show_failures, args.part))
+        (name, evaluate(name, runner, args.limit, args.show_failures, args.part, args.engine_stop))
         for name in args.sets
     ]
+    if args.engine_stop:
+        print("\n(engine stop: the filters get what the engine would have generated)")
     print(f"\n{'file':<44} {'run-on':<8} {'filters on':>11} {'filters off':>12}  cases")
     for name, r in rows:
         short = name.removeprefix("HumanEval-").removesuffix(".jsonl.gz")
@@ -193,8 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in rows:
         short = name.removeprefix("HumanEval-").removesuffix(".jsonl.gz")
         print(
-            f"{short:<44} stops early in {r['stopped']:.1%} of cases;"
-            f" {r['saved']:.1%} of the run-on text is never generated"
+            f"{short:<44} stops early in {r['stopped']:.1%} of cases"
+            f" ({r['in_middle']:.1%} before the middle is complete);"
+            f" {r['spared']:.1%} of the run-on characters are never generated"
         )
     return 0
 

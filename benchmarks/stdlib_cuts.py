@@ -9,7 +9,7 @@ variant of `oracle_runon.py`, with the stop reason `filters_oracle` uses.
 There are no unit tests to run, so a case passes when the filtered file has
 the same syntax tree as the original (blank lines and trailing spaces aside).
 
-    python -m benchmarks.stdlib_cuts [--per-module N]
+    python -m benchmarks.stdlib_cuts [--per-module N] [--engine-stop]
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ import inspect
 import random
 import sys
 
-from benchmarks.filters_oracle import stop_reason
+from benchmarks.filters_oracle import filtered
 from benchmarks.heldout_cuts import SEED, _multiline, _span
 from benchmarks.oracle_runon import VARIANTS, runon
 from lsp_server.completion.context import CompletionContext
-from lsp_server.completion.filters import postprocess
 
 MODULES = ("textwrap", "json.decoder", "calendar", "colorsys", "shlex")
 
@@ -78,8 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-module", type=int, default=60, help="cuts per module and kind")
     parser.add_argument("--show-failures", type=int, default=0, metavar="K")
+    parser.add_argument(
+        "--engine-stop", action="store_true", help="filter what the engine would generate"
+    )
     args = parser.parse_args(argv)
     print(f"Python {sys.version.split()[0]}; modules: {', '.join(MODULES)}")
+    if args.engine_stop:
+        print("engine stop: the filters get what the engine would have generated")
     print(f"\n{'kind':<10} {'run-on':<7} {'filters on':>11} {'filters off':>12}  cases")
     shown = 0
     for kind in ("multiline", "span"):
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 ctx = CompletionContext(prefix, suffix, "python")
                 for variant in ("none", *VARIANTS):
                     raw = middle if variant == "none" else runon(middle, prefix, suffix, variant)
-                    got = postprocess(raw, ctx, stop_reason(variant))
+                    got = filtered(raw, ctx, variant, args.engine_stop)
                     row = counts["plain" if variant == "none" else "runon"]
                     ok = same_tree(prefix + got + suffix, want)
                     row[0] += ok
