@@ -113,3 +113,32 @@ def test_a_copy_of_the_suffix_after_the_middle_s_own_indentation_is_cut(prefix, 
     assert postprocess(middle + copy, ctx, "eot") == middle
     # (With a line break after the copy, `\n  ` + `  return False\n` has the shape
     # of a deeper line of the model's own: tree-sitter cannot tell, it is kept.)
+
+
+# `  |  return a * h / 2.0`: the hole starts in the indentation and ends in the code.
+AREA_PREFIX = 'def area(a, h):\n    """Doc."""\n    s = a * h\n  '
+AREA_MIDDLE = "  if s < 0:\n        raise ValueError(s)\n    retur"
+AREA_SUFFIX = "n a * h / 2.0\n"
+
+
+@pytest.mark.parametrize(
+    "runon",
+    [
+        "n a * h / 2.0\nreturn None\n",  # the rest of the line re-typed, then drift
+        "n a * h / 2.0\n\n\ndef helper(x):\n    return x\n",  # then a new function
+    ],
+)
+def test_a_middle_from_the_indentation_that_ends_in_the_code_survives_run_on(runon):
+    compile(AREA_PREFIX + AREA_MIDDLE + AREA_SUFFIX, "golden", "exec")
+    ctx = _ctx(AREA_PREFIX, AREA_SUFFIX)
+    assert rejoin.applies(AREA_MIDDLE + runon, ctx)
+    assert postprocess(AREA_MIDDLE + runon, ctx, "length") == AREA_MIDDLE
+
+
+def test_a_cursor_with_indentation_after_it_inserts_lines():
+    """`|    return y`: whole lines go before the code; rejoin is not for it."""
+    prefix, middle, suffix = "def f(x):\n", "    y = x + 1\n", "    return y\n"
+    ctx = _ctx(prefix, suffix)
+    raw = middle + "    y = x + 1\n    y = x + 1\n    y = x"
+    assert not rejoin.applies(raw, ctx)
+    assert postprocess(raw, ctx, "length") == middle

@@ -29,7 +29,7 @@ from __future__ import annotations
 from lsp_server.completion.context import CompletionContext
 from lsp_server.completion.filters import block_scope, repetition, suffix_repeat
 from lsp_server.completion.filters.cuts import apply_cuts
-from lsp_server.completion.filters.layout import is_blank
+from lsp_server.completion.filters.layout import is_blank, layout
 from lsp_server.completion.filters.single_line import is_single_line
 from lsp_server.completion.filters.syntax_check import errors
 
@@ -38,8 +38,12 @@ MAX_CANDIDATES = 24
 
 
 def applies(text: str, ctx: CompletionContext) -> bool:
-    """A multi-line answer for a cursor inside a line of code."""
-    return is_single_line(ctx) and "\n" in text.rstrip()
+    """A multi-line answer for a cursor inside a line of code, or in the
+    indentation right before its code (`  |return x`: the middle may end
+    inside the line, `  retur|n x`, as well as insert lines before it; a
+    cursor with indentation still after it, `|    return x`, inserts lines)."""
+    at_code = layout(ctx).inserts_before_code and not ctx.line_suffix[:1].isspace()
+    return (is_single_line(ctx) or at_code) and "\n" in text.rstrip()
 
 
 def rejoins(text: str, rest: str) -> list[int]:
