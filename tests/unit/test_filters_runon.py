@@ -13,6 +13,7 @@ import pytest
 from lsp_server.completion.context import CompletionContext
 from lsp_server.completion.filters import postprocess, rejoin
 from lsp_server.completion.filters.layout import layout
+from lsp_server.completion.filters.syntax_check import errors
 
 # `current_s|tring = []`: the hole spans lines and ends in `current_depth -=| 1`.
 PAREN_PREFIX = 'def groups(s):\n    """Doc."""\n    result = []\n    current_s'
@@ -142,3 +143,17 @@ def test_a_cursor_with_indentation_after_it_inserts_lines():
     raw = middle + "    y = x + 1\n    y = x + 1\n    y = x"
     assert not rejoin.applies(raw, ctx)
     assert postprocess(raw, ctx, "length") == middle
+
+
+def test_a_re_typed_suffix_that_starts_in_the_indentation_is_cut():
+    """`sum_|value = 0`: the middle ends in part of the indentation the suffix's
+    line continues; the copy after it would dedent to no enclosing level (an
+    IndentationError tree-sitter does not report; Python's tokenizer does)."""
+    prefix = "def sums(numbers):\n    sum_"
+    middle = "value = 0\n    prod_value = 1\n    for n in numbers:\n        sum_value += n\n      "
+    suffix = "  prod_value *= n\n    return sum_value, prod_value\n"
+    compile(prefix + middle + suffix, "golden", "exec")
+    ctx = _ctx(prefix, suffix)
+    raw = middle + suffix
+    assert errors(raw, ctx) > errors(middle, ctx) == 0
+    assert postprocess(raw, ctx, "eot") == middle

@@ -9,7 +9,9 @@ versions are counted. Languages without a grammar give None: no judgement.
 
 from __future__ import annotations
 
+import io
 import re
+import tokenize
 from functools import lru_cache
 
 from lsp_server.completion.context import CompletionContext
@@ -40,13 +42,35 @@ def errors(text: str, ctx: CompletionContext) -> int | None:
         return None
     start, end = _window(ctx)
     before, after = ctx.prefix[start:], ctx.suffix[:end]
-    root = parse(before + text + after, ctx.language_id or "python").tree.root_node
+    source = before + text + after
+    found = _indentation_error(source, ctx, start)
+    root = parse(source, ctx.language_id or "python").tree.root_node
     if not root.has_error:
-        return 0
+        return found
     # The S-expression names every ERROR and MISSING node, hidden ones too (a
     # MISSING `_newline` of Python is not among any node's `children`).
     tree = str(root)
-    return tree.count("(ERROR") + tree.count("(MISSING")
+    return found + tree.count("(ERROR") + tree.count("(MISSING")
+
+
+def _indentation_error(source: str, ctx: CompletionContext, start: int) -> int:
+    """1 when Python's tokenizer rejects a dedent of `source` (a line indented to
+    no enclosing level: `        x = 1` then `  y = 2`), which tree-sitter accepts.
+
+    Only for a window that starts at the file's start or at a definition (one
+    that starts inside a block would make every dedent look wrong)."""
+    if (ctx.language_id or "python") != "python":
+        return 0
+    if start and not _DEFINITION.match(ctx.prefix, start):
+        return 0
+    try:
+        for _ in tokenize.generate_tokens(io.StringIO(source).readline):
+            pass
+    except IndentationError:
+        return 1
+    except (tokenize.TokenError, SyntaxError):
+        return 0  # an open bracket or string at the end: tree-sitter's business
+    return 0
 
 
 @lru_cache(maxsize=8)
