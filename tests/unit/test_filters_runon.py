@@ -157,3 +157,39 @@ def test_a_re_typed_suffix_that_starts_in_the_indentation_is_cut():
     raw = middle + suffix
     assert errors(raw, ctx) > errors(middle, ctx) == 0
     assert postprocess(raw, ctx, "eot") == middle
+
+
+@pytest.mark.parametrize(
+    ("prefix", "middle", "suffix", "copy"),
+    [
+        # `else:|` ... the copy lands at column 7 after `return`: unexpected indent.
+        (
+            "def xor(a, b):\n    if a == b:\n        return '0'\n    else",
+            ":\n     ",
+            "       return '1'\n    return a + b\n",
+            "       return '1'\n    return a + b\n\n",
+        ),
+        # A copy too short to be sure of: ` 1` makes `-= 1 1`.
+        (PAREN_PREFIX, PAREN_MIDDLE, PAREN_SUFFIX, " 1"),
+        # The suffix's line ends in a space: the copy still reaches its line end.
+        (
+            "def pick(a, b):\n    x = 1\n    return a if ",
+            "x > 0 else b\n    return a if f",
+            "loat(a) > float(b) else b \n",
+            "loat(a) > float(b) else b \n",
+        ),
+    ],
+    ids=["unexpected-indent", "short-copy", "trailing-space"],
+)
+def test_a_re_typed_suffix_the_model_ended_is_cut(prefix, middle, suffix, copy):
+    compile(prefix + middle + suffix, "golden", "exec")
+    ctx = _ctx(prefix, suffix)
+    assert postprocess(middle + copy, ctx, "eot") == middle
+
+
+def test_a_short_tail_is_judged_by_syntax():
+    """`print(f(x|`: `)` closing `f(` is the model's own code when the suffix
+    closes only `print(`; `))` re-typing a suffix of `))` is a copy."""
+    prefix = "def g(x):\n    print(f(x"
+    assert postprocess(")", _ctx(prefix, ")\n"), "eot") == ")"
+    assert postprocess("))", _ctx(prefix, "))\n"), "eot") == ""

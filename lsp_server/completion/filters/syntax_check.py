@@ -54,8 +54,10 @@ def errors(text: str, ctx: CompletionContext) -> int | None:
 
 
 def _indentation_error(source: str, ctx: CompletionContext, start: int) -> int:
-    """1 when Python's tokenizer rejects a dedent of `source` (a line indented to
-    no enclosing level: `        x = 1` then `  y = 2`), which tree-sitter accepts.
+    """1 when `source` breaks Python's indentation where tree-sitter does not
+    see it: a dedent to no enclosing level (`        x = 1` then `  y = 2`,
+    the tokenizer's IndentationError) or an indent after a line that opens no
+    block (`return x` then `    y = 2`, the parser's "unexpected indent").
 
     Only for a window that starts at the file's start or at a definition (one
     that starts inside a block would make every dedent look wrong)."""
@@ -63,14 +65,24 @@ def _indentation_error(source: str, ctx: CompletionContext, start: int) -> int:
         return 0
     if start and not _DEFINITION.match(ctx.prefix, start):
         return 0
+    opens_block = True  # the window's first line may be indented (a method)
+    last = ""
     try:
-        for _ in tokenize.generate_tokens(io.StringIO(source).readline):
-            pass
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.INDENT and not opens_block:
+                return 1
+            if token.type == tokenize.NEWLINE:
+                opens_block = last == ":"
+            elif token.type not in _NOT_CODE:
+                last = token.string
     except IndentationError:
         return 1
     except (tokenize.TokenError, SyntaxError):
         return 0  # an open bracket or string at the end: tree-sitter's business
     return 0
+
+
+_NOT_CODE = (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT)
 
 
 @lru_cache(maxsize=8)
