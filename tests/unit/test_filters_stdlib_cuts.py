@@ -127,3 +127,16 @@ def test_the_syntax_window_never_starts_inside_a_docstring():
     assert docstring[0] < len(ctx.prefix) - WINDOW_CHARS < docstring[1]  # the old window
     assert errors(middle, ctx) == 0
     assert postprocess(middle, ctx, "eot") == middle
+
+
+def test_the_indentation_check_starts_where_no_later_line_dedents_past_it():
+    """After a nested function, reading from its `def` would make the outer
+    body's dedent look wrong: the check starts at the method instead."""
+    prefix = (
+        "class A:\n    def a(self):\n        def inner():\n            pass\n"
+        "        return inner\n\n    def b(self, x):\n        if x:\n"
+    )
+    ctx = CompletionContext(prefix, "        return x\n", "python")
+    assert errors("            x += 1\n", ctx) == 0
+    assert errors("            x += 1\n      y = 2\n", ctx) > 0  # a dedent to no level
+    assert errors("            x += 1\n            y = 2\n", ctx) == 0

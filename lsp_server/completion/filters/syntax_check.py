@@ -20,6 +20,8 @@ from lsp_server.syntax.languages import UnsupportedLanguage, language_for
 
 # Characters of the file kept on each side of the cursor (snapped to lines).
 WINDOW_CHARS = 3000
+# Characters of the suffix the indentation check reads.
+INDENT_AFTER_CHARS = 1000
 # How much further a window may reach to start or end at a definition.
 REACH_CHARS = 6000
 # A line that starts a definition: a boundary no string or bracket spans (a
@@ -43,7 +45,7 @@ def errors(text: str, ctx: CompletionContext) -> int | None:
     start, end = _window(ctx)
     before, after = ctx.prefix[start:], ctx.suffix[:end]
     source = before + text + after
-    found = _indentation_error(source, ctx, start)
+    found = _indentation_error(text, ctx)
     root = parse(source, ctx.language_id or "python").tree.root_node
     if not root.has_error:
         return found
@@ -53,18 +55,21 @@ def errors(text: str, ctx: CompletionContext) -> int | None:
     return found + tree.count("(ERROR") + tree.count("(MISSING")
 
 
-def _indentation_error(source: str, ctx: CompletionContext, start: int) -> int:
+def _indentation_error(text: str, ctx: CompletionContext) -> int:
     """1 when `source` breaks Python's indentation where tree-sitter does not
     see it: a dedent to no enclosing level (`        x = 1` then `  y = 2`,
     the tokenizer's IndentationError) or an indent after a line that opens no
     block (`return x` then `    y = 2`, the parser's "unexpected indent").
 
-    Only for a window that starts at the file's start or at a definition (one
-    that starts inside a block would make every dedent look wrong)."""
-    if (ctx.language_id or "python") != "python":
+    Read from the nearest definition line before the cursor (one that starts
+    inside a block would make every dedent look wrong) to `INDENT_AFTER_CHARS`
+    into the suffix: the insertion's indentation shows at its own lines and
+    the suffix's first ones.
+    """
+    bounds = _indent_window(ctx)
+    if bounds is None:
         return 0
-    if start and not _DEFINITION.match(ctx.prefix, start):
-        return 0
+    source = ctx.prefix[bounds[0] :] + text + ctx.suffix[: bounds[1]]
     opens_block = True  # the window's first line may be indented (a method)
     last = ""
     try:
@@ -83,6 +88,41 @@ def _indentation_error(source: str, ctx: CompletionContext, start: int) -> int:
 
 
 _NOT_CODE = (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT)
+
+
+@lru_cache(maxsize=8)
+def _indent_window(ctx: CompletionContext) -> tuple[int, int] | None:
+    """Where `_indentation_error` reads: None when not Python or no clean start."""
+    if (ctx.language_id or "python") != "python":
+        return None
+    start = _definition_start(ctx.prefix, _window(ctx)[0])
+    if start is None:
+        return None
+    end = len(ctx.suffix)
+    if end > INDENT_AFTER_CHARS:
+        end = ctx.suffix.rfind("\n", 0, INDENT_AFTER_CHARS) + 1
+    return start, end
+
+
+def _definition_start(prefix: str, start: int) -> int | None:
+    """The nearest definition line after `start` from which Python's tokenizer
+    reads the rest of `prefix` without a false dedent error: no later line is
+    indented less than it, other than to column 0 (`start` itself when it is
+    the file's start; None when there is none)."""
+    lines = prefix[start:].split("\n")
+    offsets = [start]
+    for line in lines[:-1]:
+        offsets.append(offsets[-1] + len(line) + 1)
+    lowest = None  # the least indentation above 0 among the later lines
+    for offset, line in zip(reversed(offsets), reversed(lines), strict=True):
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip(" \t"))
+        if _DEFINITION.match(line) and (lowest is None or indent <= lowest):
+            return offset
+        if indent and (lowest is None or indent < lowest):
+            lowest = indent
+    return 0 if start == 0 else None
 
 
 @lru_cache(maxsize=8)
