@@ -193,3 +193,33 @@ def test_a_short_tail_is_judged_by_syntax():
     prefix = "def g(x):\n    print(f(x"
     assert postprocess(")", _ctx(prefix, ")\n"), "eot") == ")"
     assert postprocess("))", _ctx(prefix, "))\n"), "eot") == ""
+
+
+# `if not lst[0][0].isalpha():` ... the middle ends in the indentation before
+# `return 'No'`, which it has already written twice.
+NO_PREFIX = "def check(lst):\n    l"
+NO_MIDDLE = (
+    "en_ok = len(lst) == 2\n    if not len_ok:\n        return 'No'\n"
+    "    if not lst[0][0].isalpha():\n        "
+)
+NO_SUFFIX = "return 'No'\n    return 'Yes'\n"
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "\n)\n",  # a stray closer
+        "\n\n# Test\nassert check\n",  # a comment, then module-level code
+        '\n\nif __name__ == "__main__":\n    check([])\n',
+    ],
+    ids=["closer", "comment-then-assert", "main-guard"],
+)
+def test_the_middle_ends_where_the_junk_after_it_starts(junk):
+    """A rejoin inside the middle (its own `return 'No'`) does not beat the
+    line end right before junk the other rules cut; a line end inside a
+    comment is no end (the rest would be commented out); a column-0 line
+    leaves the function even for a cursor inside a line."""
+    compile(NO_PREFIX + NO_MIDDLE + NO_SUFFIX, "golden", "exec")
+    ctx = _ctx(NO_PREFIX, NO_SUFFIX)
+    assert rejoin.rejoins(NO_MIDDLE + junk, "return 'No'")  # the middle's own
+    assert postprocess(NO_MIDDLE + junk, ctx, "length") == NO_MIDDLE

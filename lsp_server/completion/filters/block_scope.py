@@ -37,10 +37,19 @@ def cuts(text: str, ctx: CompletionContext) -> list[Cut]:
     return _indentation_cuts(text, ctx) + _bracket_cuts(text, ctx)
 
 
-def _indentation_cuts(text: str, ctx: CompletionContext) -> list[Cut]:
+def scope_cuts(text: str, ctx: CompletionContext) -> list[Cut]:
+    """Where a multi-line answer leaves the enclosing definition, whatever the
+    cursor line holds (for `rejoin`: a middle from a cursor inside a line may
+    span lines, but not leave the function)."""
+    return _indentation_cuts(text, ctx, layout(ctx).body_limit)
+
+
+def _indentation_cuts(text: str, ctx: CompletionContext, limit: int | None = None) -> list[Cut]:
     facts = layout(ctx)
-    if is_single_line(ctx):
-        return []
+    if limit is None:
+        if is_single_line(ctx):
+            return []
+        limit = facts.limit
     found: list[Cut] = []
     for line in lines(text):
         if line.index == 0:
@@ -49,12 +58,12 @@ def _indentation_cuts(text: str, ctx: CompletionContext) -> list[Cut]:
         content = body.lstrip(" \t")
         indent = width(body)
         if not content:
-            if not line.complete and (indent < facts.limit or facts.indented):
+            if not line.complete and (indent < limit or facts.indented):
                 found.append(pending(line.start))  # indentation not known yet
             continue
         if content[0] in CLOSERS:
             continue  # closing lines are the bracket rule's business
-        if indent < facts.limit:
+        if indent < limit:
             found.append(Cut(line.start))
             break
         if facts.indented and indent == 0:

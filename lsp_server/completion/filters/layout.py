@@ -50,6 +50,9 @@ class Layout:
     inserts_before_code: bool
     # A completion line indented less than this leaves the cursor's scope.
     limit: int
+    # ... leaves the enclosing definition (`limit` may be the cursor line's own
+    # indentation: a middle that spans lines may leave inner blocks).
+    body_limit: int
     # The first non-blank line of code after the cursor (the cursor line
     # itself when code follows the cursor on it), if any.
     following: str | None
@@ -97,6 +100,7 @@ def _layout(ctx: CompletionContext) -> Layout:
         indented=indented,
         inserts_before_code=is_blank(ctx.line_prefix) and not is_blank(ctx.line_suffix),
         limit=_scope_limit(ctx, indented, following),
+        body_limit=_enclosing_limit(ctx, indented),
         following=following,
         open_brackets=open_brackets,
         suffix_closes=_suffix_closes(ctx, open_brackets, quote),

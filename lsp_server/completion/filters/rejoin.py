@@ -20,14 +20,15 @@ after the rejoin is new code), and the last line end beats earlier ones
 (tree-sitter accepts many a glued line, `if c == '(':pth -= 1`; junk after
 the middle is bounded by what the other truncating filters cut: a stray
 closer, leaving the block, a loop). A line end glued to an empty line comes
-last (the rest would stand alone at column 0). When the first line end wins
-the single-line rules decide, as before.
+last (the rest would stand alone at column 0), and one whose line opens a
+comment is no end at all (the rest of the cursor line would become part of
+it). When the first line end wins the single-line rules decide, as before.
 """
 
 from __future__ import annotations
 
 from lsp_server.completion.context import CompletionContext
-from lsp_server.completion.filters import block_scope, repetition, suffix_repeat
+from lsp_server.completion.filters import block_scope, repetition, rest_of_line, suffix_repeat
 from lsp_server.completion.filters.cuts import apply_cuts
 from lsp_server.completion.filters.layout import is_blank, layout
 from lsp_server.completion.filters.single_line import is_single_line
@@ -74,7 +75,12 @@ def end(text: str, ctx: CompletionContext) -> int | None:
             text,
             [
                 c
-                for find in (block_scope.cuts, suffix_repeat.cuts, repetition.cuts)
+                for find in (
+                    block_scope.cuts,
+                    block_scope.scope_cuts,
+                    suffix_repeat.cuts,
+                    repetition.cuts,
+                )
                 for c in find(text, ctx)
             ],
         )
@@ -85,11 +91,20 @@ def end(text: str, ctx: CompletionContext) -> int | None:
     if bound < len(text) and not is_blank(text[text.rfind("\n", 0, bound) + 1 : bound]):
         line_ends.append(bound)  # (indentation before a cut belongs to what was cut)
     # Preference order on equal errors: the latest rejoin, then the latest line end.
-    glued = [i for i in reversed(line_ends) if i not in joins]
+    # A line end inside a comment (`# Test|`) would comment the rest out: never.
+    glued = [
+        i for i in reversed(line_ends) if i not in joins and not rest_of_line.cuts(text[:i], ctx)
+    ]
     # The rest of the cursor line glued to an empty line would stand on a line
     # of its own: the last resort.
     glued.sort(key=lambda i: i == 0 or text[i - 1] == "\n")
     ranked = list(reversed(joins)) + glued
+    if bound < len(text) and glued and not region.rstrip().endswith(rest):
+        # Junk a rule cut starts right after the region, which does not end by
+        # re-typing the rest: its last line end comes first (a rejoin before
+        # it is the middle repeating itself, `return 'No'` ... `return 'No'`).
+        ranked.remove(glued[0])
+        ranked.insert(0, glued[0])
     ranked = ranked[:MAX_CANDIDATES]
     if not ranked:
         return None
