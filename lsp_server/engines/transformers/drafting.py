@@ -8,7 +8,9 @@ prompt and the answer, and proposes the tokens that followed them (what the
 longest and most matches agree on). The engine feeds the pending token and
 the draft in one forward pass and `accepted` keeps the longest prefix that
 greedy decoding would have produced, plus the model's own next token; the
-cache is then cut back past the rejected ones. Every emitted token is the
+cache is then cut back past the rejected ones. The first draft (after the
+prompt's own tail) rides with the prefill: the forward that computes a
+keystroke's few new prompt ids verifies it too. Every emitted token is the
 argmax of the model's logits after exactly the tokens before it, so the ids
 are those of step-by-step decoding (the keys/values of a batched forward
 differ from one-at-a-time ones only by float rounding, as with the
@@ -24,7 +26,9 @@ was tuned (never on the keystroke replay): `benchmarks/drafting_tune.py`.
 Sampling (temperature > 0) does not draft: the loop runs one token per step.
 Token healing constrains the first tokens with a mask: the engine masks each
 row of the verification as step-by-step decoding would (`_healing_rows` in
-`engine.py`), so drafts are verified while the removed text is re-written too.
+`engine.py`), so drafts are verified while the removed text is re-written too;
+such a draft starts with the rest of the removed text as the tokenizer writes
+it (`lead`), which a complete word usually accepts.
 """
 
 from __future__ import annotations
