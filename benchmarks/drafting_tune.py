@@ -32,7 +32,7 @@ import importlib
 import inspect
 import pickle
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lsp_server.engines.transformers.drafting import AnswerHistory, Drafter, DraftLength
@@ -55,6 +55,7 @@ class Trace:
     draft_from: int  # len(out) at the first point the engine may draft (healing before)
     steps_off: int  # decode forwards after the prefill, step by step
     line_end: bool = True  # False: the key before a line end (a partial, not counted)
+    lead: list[int] = field(default_factory=list)  # the first draft's lead (healing)
 
 
 class _Recorder:
@@ -62,10 +63,11 @@ class _Recorder:
 
     def __init__(self) -> None:
         self.first: int | None = None
+        self.lead: list[int] = []
 
-    def propose(self, out: list[int], room: int) -> list[int]:
+    def propose(self, out: list[int], room: int, lead: list[int] | None = None) -> list[int]:
         if self.first is None:
-            self.first = len(out)
+            self.first, self.lead = len(out), list(lead or [])
         return []
 
     def update(self, drafted: int, accepted: int) -> None:
@@ -87,6 +89,7 @@ def record(engine, request, doc: str, line_end: bool = True) -> Trace:
         first,
         result.steps - 1,
         line_end,
+        recorder.lead,
     )
 
 
@@ -94,8 +97,21 @@ def simulate(trace: Trace, drafter) -> int:
     """Decode steps (after the prefill) the engine's loop takes with `drafter`."""
     truth = trace.out + ([trace.terminal] if trace.terminal is not None else [])
     n = len(trace.out)
+
+    def verify(out: list[int], lead: list[int] | None) -> list[int]:
+        """The tokens one forward decides: a draft's agreeing prefix, then one more."""
+        at = len(out)
+        draft = drafter.propose(out, 15, lead) if at >= trace.draft_from else []
+        if not draft:
+            return [truth[at]]
+        m = 0
+        while m < len(draft) and at + m < len(truth) and draft[m] == truth[at + m]:
+            m += 1
+        drafter.update(len(draft), m)
+        return truth[at : at + m + 1]
+
     out: list[int] = []
-    chosen, steps = [truth[0]], 0
+    chosen, steps = verify(out, trace.lead), 0  # the first draft rides with the prefill
     while True:
         for token in chosen:
             if len(out) == n:
@@ -104,16 +120,7 @@ def simulate(trace: Trace, drafter) -> int:
             if len(out) == n and trace.terminal is None:
                 return steps
         steps += 1
-        at = len(out)
-        draft = drafter.propose(out, 15) if at >= trace.draft_from else []
-        if not draft:
-            chosen = [truth[at]]
-            continue
-        m = 0
-        while m < len(draft) and at + m < len(truth) and draft[m] == truth[at + m]:
-            m += 1
-        chosen = truth[at : at + m + 1]
-        drafter.update(len(draft), len(chosen) - 1)
+        chosen = verify(out, None)
 
 
 # -- the sets -----------------------------------------------------------------------------
@@ -217,8 +224,8 @@ class _Counting:
     def __init__(self, drafter: Drafter) -> None:
         self.drafter, self.drafted, self.accepted = drafter, 0, 0
 
-    def propose(self, out: list[int], room: int) -> list[int]:
-        return self.drafter.propose(out, room)
+    def propose(self, out: list[int], room: int, lead: list[int] | None = None) -> list[int]:
+        return self.drafter.propose(out, room, lead)
 
     def update(self, drafted: int, accepted: int) -> None:
         self.drafted, self.accepted = self.drafted + drafted, self.accepted + accepted

@@ -31,11 +31,12 @@ class Forcing(TransformersEngine):
         super().__init__(loaded)
         self.force, self.at, self.calls = force, at, 0
 
-    def _forward(self, ids, cache):
-        logits = super()._forward(ids, cache).clone()
+    def _forward(self, ids, cache, keep=0):
+        logits = super()._forward(ids, cache, keep).clone()
         self.calls += 1
         if self.calls == self.at + 1:  # call 1 is the prefill: step 0's logits
-            logits[self.force] = logits.max() + 100.0
+            last = logits[0] if keep else logits  # rows: after the prompt, then the draft
+            last[self.force] = last.max() + 100.0
         return logits
 
 

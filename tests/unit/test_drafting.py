@@ -177,8 +177,8 @@ class Scripted:
         self.truth, self.right, self.wrong = truth, right, wrong
         self.rounds = 0
 
-    def propose(self, out: list[int], room: int) -> list[int]:
-        self.rounds += 1
+    def propose(self, out: list[int], room: int, lead: list[int] | None = None) -> list[int]:
+        self.rounds += 1  # (the first round rides with the prefill)
         good = self.truth[len(out) : len(out) + self.right]
         bad = [t + 1 for t in self.truth[len(out) + len(good) : len(out) + len(good) + self.wrong]]
         return (good + bad)[:room]
@@ -261,6 +261,50 @@ def test_the_static_path_drafts_up_to_the_end_of_its_cache(loaded, builder):
     assert engine.last_path == "static" and got.drafted > 0
     assert len(runner.ids) == engine.max_len - 1 and runner.verify_room() == runner.chunk - 1
     assert got.token_ids == run(TransformersEngine(loaded), req, None, 0).token_ids
+
+
+def test_the_first_draft_rides_with_the_prefill(loaded, builder):
+    """One forward computes the prompt's new ids and verifies the first draft."""
+    req = request(builder, SOURCE, len(SOURCE) // 2, max_new_tokens=NEW)
+    truth = run(TransformersEngine(loaded), req, None, 0, max_new_tokens=NEW + 8).token_ids
+    engine, kept = TransformersEngine(loaded), []
+    forward = engine._forward
+
+    def recording(ids, cache, keep=0):
+        kept.append(keep)
+        return forward(ids, cache, keep)
+
+    engine._forward = recording  # type: ignore[method-assign]
+    engine._drafter = lambda request, ids: Scripted(truth, NEW, 0)  # type: ignore[method-assign]
+    got = run(engine, req, None, 8)
+    assert got.token_ids == truth[:NEW]
+    first_draft = engine.draft_length.minimum  # at least this many were drafted first
+    assert kept[0] > first_draft  # the prompt's last row, then one per draft token
+    assert got.steps == len(kept) - (len(req.prompt.ids) - 1) // engine.piece
+    assert got.steps < len(truth[:NEW]) // 2
+
+
+@pytest.mark.parametrize("new_ids", [200, 3, 10])  # eager, one padded chunk, chunk + verify
+def test_the_static_runner_verifies_a_draft_with_the_prefill(loaded, builder, new_ids):
+    """The rows after the prompt and each draft token are the dynamic forward's."""
+    import threading
+
+    from lsp_server.engines.transformers.growing_cache import new_cache
+    from lsp_server.engines.transformers.static_runner import StaticRunner
+
+    ids = request(builder, SOURCE, len(SOURCE) // 2, max_new_tokens=NEW).prompt.ids
+    assert len(ids) > 200
+    draft = ids[40:48]  # any 8 ids: only the rows matter here
+    runner = StaticRunner(loaded.model, 512)
+    with torch.inference_mode():
+        runner.allocate()
+        runner.prefill(ids, 0, threading.Event())
+        rows = runner.prefill(ids, len(ids) - new_ids, threading.Event(), draft)
+        engine = TransformersEngine(loaded)
+        want = engine._forward(ids + draft, new_cache(loaded.model.config), keep=len(draft) + 1)
+    assert rows is not None and rows.shape == want.shape
+    assert torch.allclose(rows, want, atol=1e-4)
+    assert runner.ids == ids + draft  # the caller cuts the rejected ones off
 
 
 # -- cancel and sampling ---------------------------------------------------------------

@@ -95,10 +95,10 @@ def test_cancel_during_prefill_stops_between_pieces(loaded, builder):
     cancel, calls = CancelToken(), []
     forward = engine._forward
 
-    def counting(ids, cache):
+    def counting(ids, cache, keep=0):
         calls.append(len(ids))
         cancel.set()  # arrives while the first piece runs
-        return forward(ids, cache)
+        return forward(ids, cache, keep)
 
     engine._forward = counting
     text, cursor = SOURCE, len(SOURCE) // 2

@@ -128,6 +128,38 @@ def test_drafting_while_healing_gives_the_step_by_step_ids(loaded, builder, monk
     assert healed >= 10 and drafted_while_healing > 0 and masked_verifications
 
 
+def test_a_healed_answer_drafts_the_removed_text_with_the_prefill(loaded, builder, monkeypatch):
+    """The first draft starts with the removed text as the tokenizer writes it, and
+    rides with the prefill: a complete word is re-written at no forward of its own
+    (a partial one usually becomes a longer token: the draft is rejected there)."""
+    import lsp_server.engines.transformers.engine as engine_module
+
+    verifications: list[tuple[list[int], list[int]]] = []  # (draft, tokens decided)
+    real_accepted = engine_module.accepted
+
+    def spying(rows, draft):
+        decided = real_accepted(rows, draft)
+        verifications.append((list(draft), decided))
+        return decided
+
+    monkeypatch.setattr(engine_module, "accepted", spying)
+    engine, plain, tok = TransformersEngine(loaded), TransformersEngine(loaded), loaded.tokenizer
+    healed = rewritten_by_the_prefill = 0
+    for _key, text, cursor in _healing_edits(30, seed=35):
+        req = _request(builder, text, cursor, max_new_tokens=16)
+        if not req.prompt.heal:
+            continue
+        verifications.clear()
+        got = engine.generate(GenerationRequest(req.prompt, 16, draft_tokens=8), CancelToken())
+        assert got.token_ids == _generate(plain, req, None).token_ids
+        lead = tok.encode_infilling(req.prompt.heal)
+        draft, decided = verifications[0]  # the prefill's forward
+        assert draft[: len(lead)] == lead[: len(draft)]
+        healed += 1
+        rewritten_by_the_prefill += decided[: len(lead)] == lead
+    assert healed >= 5 and rewritten_by_the_prefill > 0
+
+
 @pytest.mark.parametrize("order", ["spm", "psm"])
 def test_first_generated_text_always_agrees_with_the_removed_text(loaded, builder, order):
     engine = TransformersEngine(loaded)

@@ -8,7 +8,9 @@ prompt and the answer, and proposes the tokens that followed them (what the
 longest and most matches agree on). The engine feeds the pending token and
 the draft in one forward pass and `accepted` keeps the longest prefix that
 greedy decoding would have produced, plus the model's own next token; the
-cache is then cut back past the rejected ones. Every emitted token is the
+cache is then cut back past the rejected ones. The first draft (after the
+prompt's own tail) rides with the prefill: the forward that computes a
+keystroke's few new prompt ids verifies it too. Every emitted token is the
 argmax of the model's logits after exactly the tokens before it, so the ids
 are those of step-by-step decoding (the keys/values of a batched forward
 differ from one-at-a-time ones only by float rounding, as with the
@@ -24,7 +26,9 @@ was tuned (never on the keystroke replay): `benchmarks/drafting_tune.py`.
 Sampling (temperature > 0) does not draft: the loop runs one token per step.
 Token healing constrains the first tokens with a mask: the engine masks each
 row of the verification as step-by-step decoding would (`_healing_rows` in
-`engine.py`), so drafts are verified while the removed text is re-written too.
+`engine.py`), so drafts are verified while the removed text is re-written too;
+such a draft starts with the rest of the removed text as the tokenizer writes
+it (`lead`), which a complete word usually accepts.
 """
 
 from __future__ import annotations
@@ -94,8 +98,9 @@ class PromptLookup:
     def extend(self, ids: list[int]) -> None:
         self._main.extend(ids)
 
-    def propose(self, k: int) -> list[int]:
-        """Up to `k` tokens that the earlier matches of the sequence's tail agree on.
+    def propose(self, k: int, after: list[int] | None = None) -> list[int]:
+        """Up to `k` tokens that the earlier matches of the sequence's tail agree on
+        (the tail as if `after` followed it: tokens drafted by other means).
 
         Every earlier occurrence of the tail's last token votes for what
         followed it, a longer match (up to MAX_NGRAM) counting VOTE_BASE times
@@ -107,12 +112,13 @@ class PromptLookup:
         soon.
         """
         seq = self.seq
-        end = len(seq) - 1
+        tail = seq + after if after else seq
+        end = len(tail) - 1
         if k <= 0 or end < 1:
             return []
-        found = [(n, seq, p) for n, p in self._main.matches(seq, end)]
+        found = [(n, seq, p) for n, p in self._main.matches(tail, end)]
         if self._past is not None:
-            found += [(n, self._past.seq, p) for n, p in self._past.matches(seq, end)]
+            found += [(n, self._past.seq, p) for n, p in self._past.matches(tail, end)]
         found = [x for x in found if x[0] >= MIN_NGRAM]
         if not found:
             return []
@@ -235,12 +241,17 @@ class Drafter:
         self.length = length
         self.max_new = max_new
 
-    def propose(self, out: list[int], room: int) -> list[int]:
+    def propose(self, out: list[int], room: int, lead: list[int] | None = None) -> list[int]:
         """A draft to follow `out` (the answer so far): at most `room` tokens, none past
-        the answer's last token (its logits come from the verification anyway)."""
+        the answer's last token (its logits come from the verification anyway).
+
+        `lead`: tokens known to be likely next (the text token healing removed):
+        the draft starts with them and the lookup continues after them.
+        """
         self.lookup.extend(out[len(self.lookup.seq) - self.start :])
         k = min(self.length.current(self.limit), room, self.max_new - len(out) - 1)
-        return self.lookup.propose(k)
+        lead = (lead or [])[:k]
+        return lead + self.lookup.propose(k - len(lead), lead) if k > 0 else []
 
     def update(self, drafted: int, accepted: int) -> None:
         self.length.update(drafted, accepted, self.limit)

@@ -172,14 +172,25 @@ class TransformersEngine:
         )
         result.reused_tokens = session.reused
         result.prefill_tokens = len(ids) - session.reused
-        logits = session.prefill(ids, cancel)
-        if logits is None:
-            return  # cancelled between prefill pieces
         out = result.token_ids
         choose = _sampler(request.temperature, request.top_p)
         heal = self._healer(request.prompt.heal)  # HEALING hook (1/3): see healing.py
         drafter = self._drafter(request, ids)  # None: one token per step
-        chosen, seen = [choose(_healed(heal, logits))], 0  # decided by the last forward; all
+        # A first draft rides with the prompt's new ids: one forward fewer per answer.
+        draft = drafter.propose([], session.room(), self._lead(heal)) if drafter else []
+        rows = session.prefill(ids, cancel, draft)
+        if rows is None:
+            return  # cancelled between prefill pieces
+        chosen = _verified(heal, rows, draft) if draft else None
+        if chosen is not None and drafter is not None:
+            session.truncate(len(ids) + len(chosen) - 1)  # roll back the rejected draft
+            drafter.update(len(draft), len(chosen) - 1)
+            result.drafted += len(draft)
+            result.accepted += len(chosen) - 1
+        else:
+            session.truncate(len(ids))
+            chosen = [choose(_healed(heal, rows[0]))]
+        seen = 0  # tokens decided by the last forward (`chosen`), then all of them
         try:
             while True:
                 result.steps += 1  # forwards whose logits were used: prefill, then decode
@@ -200,17 +211,12 @@ class TransformersEngine:
                         return
                 # -- drafting hook (drafting.py): verify a draft in one forward ----------
                 # (while healing, each row is masked as step-by-step healing would)
-                draft = drafter.propose(out, session.room()) if drafter is not None else []
+                draft = drafter.propose(out, session.room(), self._lead(heal)) if drafter else []
                 if draft:
                     assert drafter is not None  # only a drafter proposes a draft
-                    verified = session.verify([out[-1], *draft])
-                    rows = (
-                        _healing_rows(heal, verified, draft)
-                        if heal is not None and not heal.done
-                        else verified
-                    )
-                    if rows is not None:
-                        chosen = accepted(rows, draft)
+                    verified = _verified(heal, session.verify([out[-1], *draft]), draft)
+                    if verified is not None:
+                        chosen = verified
                         session.truncate(len(ids) + len(out) + len(chosen) - 1)  # roll back
                         drafter.update(len(draft), len(chosen) - 1)
                         result.drafted += len(draft)
@@ -233,6 +239,13 @@ class TransformersEngine:
         return Drafter(
             ids, request.draft_tokens, self.draft_length, request.max_new_tokens, history
         )
+
+    def _lead(self, heal: Healer | None) -> list[int] | None:
+        """While healing, a draft starts with the rest of the removed text as the
+        tokenizer writes it (what the unhealed prompt held): usually accepted."""
+        if heal is None or heal.done:
+            return None
+        return self.tokenizer.encode_infilling(heal.remaining)
 
     def _remember(
         self, request: GenerationRequest, ids: list[int], result: GenerationResult
@@ -351,6 +364,15 @@ class TransformersEngine:
         kwargs = {self._cache_kwarg: cache, "use_cache": True, "logits_to_keep": keep or 1}
         logits = self.model(input_ids=tensor, **kwargs).logits[0]
         return logits if keep else logits[-1]
+
+
+def _verified(heal: Healer | None, rows: torch.Tensor, draft: list[int]) -> list[int] | None:
+    """The greedy tokens after a verification of `draft` (`rows`: the logits before
+    and after each draft token), masked while healing; None: verify step by step."""
+    if heal is not None and not heal.done:
+        masked = _healing_rows(heal, rows, draft)
+        return None if masked is None else accepted(masked, draft)
+    return accepted(rows, draft)
 
 
 def _healing_rows(heal: Healer, rows: torch.Tensor, draft: list[int]) -> torch.Tensor | None:

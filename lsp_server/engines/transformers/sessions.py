@@ -34,7 +34,9 @@ class Session:
 
     reused = 0
 
-    def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None: ...
+    def prefill(
+        self, ids: list[int], cancel: threading.Event, draft: list[int] | None = None
+    ) -> torch.Tensor | None: ...  # logits after the prompt, then after each draft token
     def step(self, token: int) -> torch.Tensor: ...
     def verify(self, tokens: list[int]) -> torch.Tensor: ...  # logits after each token
     def room(self) -> int: ...  # most draft tokens one `verify` can take now
@@ -58,14 +60,19 @@ class DynamicSession(Session):
             self.cache = new_cache(engine.model.config)
         self.held = ids[: self.reused]  # the ids whose keys/values the cache holds
 
-    def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None:
+    def prefill(
+        self, ids: list[int], cancel: threading.Event, draft: list[int] | None = None
+    ) -> torch.Tensor | None:
+        """The prompt's new ids in pieces; the draft rides with the last piece."""
+        draft = draft or []
         pos, logits = self.reused, None
         while pos < len(ids):
             if cancel.is_set():
                 return None
             end = min(pos + self.engine.piece, len(ids))
-            logits = self.engine._forward(ids[pos:end], self.cache)
-            self.held.extend(ids[pos:end])
+            last = draft if end == len(ids) else []
+            logits = self.engine._forward(ids[pos:end] + last, self.cache, keep=len(last) + 1)
+            self.held.extend(ids[pos:end] + last)
             pos = end
         return logits
 
@@ -107,9 +114,11 @@ class StaticSession(Session):
         runner.switch_to(key, store)
         self.reused = min(common_prefix_len(runner.ids, ids), len(ids) - 1)
 
-    def prefill(self, ids: list[int], cancel: threading.Event) -> torch.Tensor | None:
+    def prefill(
+        self, ids: list[int], cancel: threading.Event, draft: list[int] | None = None
+    ) -> torch.Tensor | None:
         try:
-            return self.runner.prefill(ids, self.reused, cancel)
+            return self.runner.prefill(ids, self.reused, cancel, draft or [])
         except torch.cuda.OutOfMemoryError:
             raise
         except Exception as exc:

@@ -96,9 +96,14 @@ class StaticRunner:
 
     # -- forwards --------------------------------------------------------------
 
-    def prefill(self, ids: list[int], start: int, cancel: threading.Event) -> torch.Tensor | None:
-        """Logits after `ids`, computing positions from `start`; None if cancelled."""
+    def prefill(
+        self, ids: list[int], start: int, cancel: threading.Event, draft: list[int] | None = None
+    ) -> torch.Tensor | None:
+        """Logits after `ids` and after each `draft` token (one row each), computing
+        positions from `start`; None if cancelled. The draft rides with the last piece."""
         self.ids = self.ids[:start]
+        draft = draft or []
+        rows = len(draft) + 1
         pos, logits = start, None
         while pos < len(ids):
             if cancel.is_set():
@@ -106,12 +111,16 @@ class StaticRunner:
             left = len(ids) - pos
             if left > 4 * self.chunk or pos + self.chunk > self.max_len:
                 end = pos + min(left, BULK)
-                logits = self._eager(ids[pos:end], pos)
+                last = draft if end == len(ids) else []
+                logits = self._eager(ids[pos:end] + last, pos, len(last) + 1)
             else:
                 end = pos + min(left, self.chunk)
-                logits = self._padded(ids[pos:end], pos)
-            self.ids.extend(ids[pos:end])
+                last = draft if end == len(ids) and end - pos + len(draft) <= self.chunk else []
+                logits = self._padded(ids[pos:end] + last, pos, len(last) + 1)
+            self.ids.extend(ids[pos:end] + last)
             pos = end
+        if logits is not None and logits.shape[0] < rows:  # the draft did not fit the chunk
+            logits = torch.cat([logits, self.verify(draft)[: rows - logits.shape[0]]])
         return logits
 
     def step(self, token: int) -> torch.Tensor:
@@ -161,19 +170,21 @@ class StaticRunner:
             self.step(1)
         self.owner, self.ids = None, []
 
-    def _eager(self, ids: list[int], pos: int) -> torch.Tensor:
+    def _eager(self, ids: list[int], pos: int, rows: int = 1) -> torch.Tensor:
+        """Logits after each of the last `rows` ids (2-D)."""
         self._set_length(pos)
         tensor = torch.tensor([ids], dtype=torch.long, device=self.device)
-        kwargs = {self.cache_kwarg: self.cache, "use_cache": True, "logits_to_keep": 1}
+        kwargs = {self.cache_kwarg: self.cache, "use_cache": True, "logits_to_keep": rows}
         out = self.model(input_ids=tensor, **kwargs)
         self._length += len(ids)
-        return out.logits[0, -1]
+        return out.logits[0]
 
-    def _padded(self, ids: list[int], pos: int) -> torch.Tensor:
+    def _padded(self, ids: list[int], pos: int, rows: int = 1) -> torch.Tensor:
+        """Logits after each of the last `rows` ids (2-D), in the chunk's shape."""
         self._set_length(pos)
         padded = ids + [ids[-1]] * (self.chunk - len(ids))
         tensor = torch.tensor([padded], dtype=torch.long, device=self.device)
-        logits = self._call(tensor, 0).logits[0, len(ids) - 1].clone()
+        logits = self._call(tensor, 0).logits[0, len(ids) - rows : len(ids)].clone()
         self._set_length(pos + len(ids))
         return logits
 
