@@ -40,6 +40,20 @@ def main() -> int:
         is_complete(text[: steps[-1]], ctx)
         last = time.perf_counter() - start
         print(f"{tokens:>10} {tokens:>18} {total * 1e3:>9.1f} {last * 1e3:>13.3f}")
+    # Once per answer: postprocess, whose syntax checks parse a window of the file.
+    for reason in ("eot", "length"):
+        for name, answer in (
+            ("multi-line", text[:400]),
+            ("mid-line run-on", "x, y)\n" + text[:400]),
+        ):
+            mid = CompletionContext(ctx.prefix + "    z = f(", ", w)\n" + ctx.suffix, "python")
+            use = mid if name.startswith("mid") else ctx
+            postprocess(answer, use, reason)  # the per-request facts
+            start = time.perf_counter()
+            for _ in range(20):
+                postprocess(answer, use, reason)
+            took = (time.perf_counter() - start) / 20
+            print(f"postprocess {name:<16} stop {reason:<7} {took * 1e3:7.2f} ms")
     start = time.perf_counter()
     fresh = CompletionContext(ctx.prefix, ctx.suffix + " ", "python")
     is_complete("x", fresh)
