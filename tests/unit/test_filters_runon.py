@@ -223,3 +223,31 @@ def test_the_middle_ends_where_the_junk_after_it_starts(junk):
     ctx = _ctx(NO_PREFIX, NO_SUFFIX)
     assert rejoin.rejoins(NO_MIDDLE + junk, "return 'No'")  # the middle's own
     assert postprocess(NO_MIDDLE + junk, ctx, "length") == NO_MIDDLE
+
+
+@pytest.mark.parametrize(
+    ("prefix", "middle", "suffix"),
+    [
+        # `  |  return a * h / 2.0`: the middle ends inside the code.
+        ("def area(a, h):\n  ", "  retur", "n a * h / 2.0\n"),
+        # `    |if s[-1] == 'y':`: the middle ends before the header's colon.
+        ("def ends(s):\n", "    if s[-1] == 'y'", ":\n        return True\n    return False\n"),
+    ],
+    ids=["retur|n", "header|:"],
+)
+def test_a_middle_from_the_indentation_runs_into_the_code_before_junk(prefix, middle, suffix):
+    """Junk after it (`\\n\\nprint(...)`) is cut; the line break before the junk
+    is not the middle's when gluing its last line to the code parses better."""
+    compile(prefix + middle + suffix, "golden", "exec")
+    ctx = _ctx(prefix, suffix)
+    assert postprocess(middle + "\n\nprint(area())\n", ctx, "length") == middle
+
+
+def test_rejoin_never_puts_the_code_after_the_indent_at_column_0():
+    """`    |return y` ← `y = x + 1\n\n` + junk: the code glued to an empty line
+    would lose the indentation before the cursor; whole lines before the code
+    are the clean-up rules' business."""
+    ctx = _ctx("def f(x):\n    ", "return y\n")
+    raw = "y = x + 1\n\n\nprint(f(1))\n"
+    assert rejoin.applies(raw, ctx)
+    assert rejoin.end(raw, ctx) is None

@@ -26,8 +26,8 @@ from lsp_server.completion.filters import (
 )
 from lsp_server.completion.filters.cuts import Cut, apply_cuts, settled
 from lsp_server.completion.filters.indent_fit import indent_fit
-from lsp_server.completion.filters.layout import is_blank
-from lsp_server.completion.filters.syntax_check import no_worse
+from lsp_server.completion.filters.layout import is_blank, layout
+from lsp_server.completion.filters.syntax_check import errors, no_worse
 from lsp_server.completion.filters.trivial import drop_trivial
 from lsp_server.completion.filters.unfinished import drop_unfinished
 from lsp_server.completion.filters.whitespace import trim_whitespace
@@ -125,12 +125,30 @@ def _rules(text: str, ctx: CompletionContext, trace: list[str]) -> str:
     text, cut_by = _truncate_traced(text, ctx)
     if cut_by:
         trace.append(cut_by)
+    truncated = text
     for clean in CLEANUPS:
         cleaned = clean(text, ctx)
         if cleaned != text:
             trace.append(filter_name(clean))
         text = cleaned
-    return text
+    return _runs_into_code(truncated, text, ctx, trace)
+
+
+def _runs_into_code(truncated: str, ruled: str, ctx: CompletionContext, trace: list[str]) -> str:
+    """For a cursor in the indentation before code: the truncated text without its
+    trailing line breaks, when its last line running into that code (`  retur` +
+    `n x`) parses better than the clean-ups' answer, which puts the code on a
+    line of its own."""
+    if not layout(ctx).inserts_before_code or not truncated.endswith(("\n", "\r")):
+        return ruled
+    glued = truncated.rstrip("\r\n")
+    if not glued.strip() or glued == ruled:
+        return ruled
+    theirs, mine = errors(ruled, ctx), errors(glued, ctx)
+    if theirs is None or mine is None or mine >= theirs:
+        return ruled
+    trace.append("runs_into_code")
+    return glued
 
 
 def _own_end(text: str, ctx: CompletionContext, trace: list[str]) -> str:

@@ -98,6 +98,10 @@ def end(text: str, ctx: CompletionContext) -> int | None:
     # The rest of the cursor line glued to an empty line would stand on a line
     # of its own: the last resort.
     glued.sort(key=lambda i: i == 0 or text[i - 1] == "\n")
+    if not is_single_line(ctx):
+        # In the indentation before code, the rest would lose the cursor line's
+        # indentation there: whole lines before the code are the rules' business.
+        glued = [i for i in glued if i > 0 and text[i - 1] != "\n"]
     ranked = list(reversed(joins)) + glued
     if bound < len(text) and glued and not region.rstrip().endswith(rest):
         # Junk a rule cut starts right after the region, which does not end by
