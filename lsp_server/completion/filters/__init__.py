@@ -137,15 +137,18 @@ def _rules(text: str, ctx: CompletionContext, trace: list[str]) -> str:
 def _runs_into_code(truncated: str, ruled: str, ctx: CompletionContext, trace: list[str]) -> str:
     """For a cursor in the indentation before code: the truncated text without its
     trailing line breaks, when its last line running into that code (`  retur` +
-    `n x`) parses better than the clean-ups' answer, which puts the code on a
-    line of its own."""
+    `n x`) parses cleanly and better than the clean-ups' answer, which puts the
+    code on a line of its own."""
     if not layout(ctx).inserts_before_code or not truncated.endswith(("\n", "\r")):
         return ruled
     glued = truncated.rstrip("\r\n")
     if not glued.strip() or glued == ruled:
         return ruled
-    theirs, mine = errors(ruled, ctx), errors(glued, ctx)
-    if theirs is None or mine is None or mine >= theirs:
+    mine = errors(glued, ctx)
+    if mine != 0:
+        return ruled  # (glued must parse cleanly: one parse for the usual answer)
+    theirs = errors(ruled, ctx)
+    if theirs is None or mine >= theirs:
         return ruled
     trace.append("runs_into_code")
     return glued
