@@ -32,10 +32,12 @@ import importlib
 import inspect
 import pickle
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lsp_server.engines.transformers.drafting import AnswerHistory, Drafter, DraftLength
+from lsp_server.engines.transformers.healing import Healer, HealingLookup
 from lsp_server.generation import CancelToken
 
 CACHE = Path("/tmp/drafting_tune")
@@ -55,7 +57,7 @@ class Trace:
     draft_from: int  # len(out) at the first point the engine may draft (healing before)
     steps_off: int  # decode forwards after the prefill, step by step
     line_end: bool = True  # False: the key before a line end (a partial, not counted)
-    lead: list[int] = field(default_factory=list)  # the first draft's lead (healing)
+    removed: str = ""  # the text token healing removed from the prompt
 
 
 class _Recorder:
@@ -63,11 +65,10 @@ class _Recorder:
 
     def __init__(self) -> None:
         self.first: int | None = None
-        self.lead: list[int] = []
 
-    def propose(self, out: list[int], room: int, lead: list[int] | None = None) -> list[int]:
+    def propose(self, out: list[int], room: int, healing: Any = None) -> list[int]:
         if self.first is None:
-            self.first, self.lead = len(out), list(lead or [])
+            self.first = len(out)
         return []
 
     def update(self, drafted: int, accepted: int) -> None:
@@ -89,19 +90,22 @@ def record(engine, request, doc: str, line_end: bool = True) -> Trace:
         first,
         result.steps - 1,
         line_end,
-        recorder.lead,
+        request.prompt.heal,
     )
 
 
-def simulate(trace: Trace, drafter) -> int:
-    """Decode steps (after the prefill) the engine's loop takes with `drafter`."""
+def simulate(trace: Trace, drafter, healing: HealingLookup | None = None) -> int:
+    """Decode steps (after the prefill) the engine's loop takes with `drafter`
+    (`healing`: the engine's lookup, for a trace whose prompt was healed)."""
     truth = trace.out + ([trace.terminal] if trace.terminal is not None else [])
     n = len(trace.out)
+    heal = Healer(healing, trace.removed) if healing is not None and trace.removed else None
 
-    def verify(out: list[int], lead: list[int] | None) -> list[int]:
+    def verify(out: list[int]) -> list[int]:
         """The tokens one forward decides: a draft's agreeing prefix, then one more."""
         at = len(out)
-        draft = drafter.propose(out, 15, lead) if at >= trace.draft_from else []
+        hint = heal if heal is not None and not heal.done else None
+        draft = drafter.propose(out, 15, hint) if at >= trace.draft_from else []
         if not draft:
             return [truth[at]]
         m = 0
@@ -111,16 +115,18 @@ def simulate(trace: Trace, drafter) -> int:
         return truth[at : at + m + 1]
 
     out: list[int] = []
-    chosen, steps = verify(out, trace.lead), 0  # the first draft rides with the prefill
+    chosen, steps = verify(out), 0  # the first draft rides with the prefill
     while True:
         for token in chosen:
             if len(out) == n:
                 return steps  # the terminal id (or nothing: a stop after the last one)
             out.append(token)
+            if heal is not None and not heal.done:
+                heal.advance(token)
             if len(out) == n and trace.terminal is None:
                 return steps
         steps += 1
-        chosen = verify(out, None)
+        chosen = verify(out)
 
 
 # -- the sets -----------------------------------------------------------------------------
@@ -204,7 +210,9 @@ def load(name: str, fresh: bool) -> list[Trace]:
     return traces
 
 
-def evaluate(traces: list[Trace], history: bool = True) -> tuple[float, float, float]:
+def evaluate(
+    traces: list[Trace], history: bool = True, healing: HealingLookup | None = None
+) -> tuple[float, float, float]:
     """(decode steps off / on, steps on per line-end answer, accepted per drafted) of the
     engine's drafter (draftTokens 8, one draft length and answer history as in the engine)."""
     off = on = answers = drafted = kept = 0
@@ -212,7 +220,7 @@ def evaluate(traces: list[Trace], history: bool = True) -> tuple[float, float, f
     for trace in traces:
         pieces = past.get(trace.doc) if history else None
         drafter = _Counting(Drafter(trace.ids, 8, length, 16, pieces))
-        steps = simulate(trace, drafter)
+        steps = simulate(trace, drafter, healing)
         past.add(trace.doc, trace.ids, trace.out)
         if trace.line_end:
             off, on, answers = off + trace.steps_off, on + steps, answers + 1
@@ -224,8 +232,8 @@ class _Counting:
     def __init__(self, drafter: Drafter) -> None:
         self.drafter, self.drafted, self.accepted = drafter, 0, 0
 
-    def propose(self, out: list[int], room: int, lead: list[int] | None = None) -> list[int]:
-        return self.drafter.propose(out, room, lead)
+    def propose(self, out: list[int], room: int, healing: Any = None) -> list[int]:
+        return self.drafter.propose(out, room, healing)
 
     def update(self, drafted: int, accepted: int) -> None:
         self.drafted, self.accepted = self.drafted + drafted, self.accepted + accepted
@@ -238,13 +246,17 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="record again")
     args = parser.parse_args()
     names = ("textwrap", "keys") if args.set == "both" else (args.set,)
+    from lsp_server.engines.transformers.loader import BUNDLED_MODEL, load_tokenizer
+
+    tok, _ = load_tokenizer(str(BUNDLED_MODEL))
+    healing = HealingLookup(tok, excluded=tok.control_ids())  # as the engine builds it
     for name in names:
         traces = load(name, args.record)
         answers = sum(t.line_end for t in traces)
         off = sum(t.steps_off for t in traces if t.line_end) / max(answers, 1)
         print(f"{name}: {answers} answers, {off:.2f} decode steps each without drafting")
         for history in (False, True):
-            ratio, per, rate = evaluate(traces, history)
+            ratio, per, rate = evaluate(traces, history, healing)
             print(
                 f"  drafting, answer history {'on' if history else 'off'}: {per:.2f} steps "
                 f"({ratio:.2f}x fewer), {rate:.0%} of drafted tokens accepted"

@@ -280,7 +280,7 @@ class _AnswerDrafter:
     def __init__(self, answer: list[int]) -> None:
         self.answer = answer
 
-    def propose(self, out: list[int], room: int, lead: list[int] | None = None) -> list[int]:
+    def propose(self, out: list[int], room: int, healing: object = None) -> list[int]:
         left = len(self.answer) - len(out) - 1  # the last token comes from the verification
         return self.answer[len(out) : len(out) + max(min(DRAFT_TOKENS, room, left), 0)]
 

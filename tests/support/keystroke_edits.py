@@ -58,11 +58,14 @@ def edits(seed: int, count: int, docs: int = 1):
         yield key, text, cursors[key]
 
 
-def request(builder, text: str, cursor: int, **kw) -> GenerationRequest:
-    """The server's prompt at `cursor` (8 new tokens unless said otherwise)."""
-    ids = builder.build(text[:cursor], text[cursor:], BUDGET, "spm", snap_lines=SNAP_LINES).ids
+def request(builder, text: str, cursor: int, heal: bool = False, **kw) -> GenerationRequest:
+    """The server's prompt at `cursor` (8 new tokens unless said otherwise; token
+    healing when `heal`)."""
+    built = builder.build(
+        text[:cursor], text[cursor:], BUDGET, "spm", snap_lines=SNAP_LINES, heal=heal
+    )
     kw.setdefault("max_new_tokens", 8)
-    return GenerationRequest(Prompt(ids=ids), **kw)
+    return GenerationRequest(Prompt(ids=built.ids, heal=built.healed), **kw)
 
 
 def generate(engine, req: GenerationRequest, key: str | None = None):

@@ -177,7 +177,7 @@ class Scripted:
         self.truth, self.right, self.wrong = truth, right, wrong
         self.rounds = 0
 
-    def propose(self, out: list[int], room: int, lead: list[int] | None = None) -> list[int]:
+    def propose(self, out: list[int], room: int, healing: object = None) -> list[int]:
         self.rounds += 1  # (the first round rides with the prefill)
         good = self.truth[len(out) : len(out) + self.right]
         bad = [t + 1 for t in self.truth[len(out) + len(good) : len(out) + len(good) + self.wrong]]

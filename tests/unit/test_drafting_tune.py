@@ -14,17 +14,19 @@ __all__ = ["builder", "loaded"]  # fixtures
 def test_simulated_steps_equal_the_engines_with_drafting_and_history(loaded, builder):
     recorder, drafting = TransformersEngine(loaded), TransformersEngine(loaded)
     length, history = DraftLength(), AnswerHistory()
-    simulated, real, off = [], [], 0
-    for key, text, cursor in edits(seed=31, count=12):
-        req = request(builder, text, cursor, max_new_tokens=16)
+    simulated, real, off, healed = [], [], 0, 0
+    for i, (key, text, cursor) in enumerate(edits(seed=31, count=16)):
+        req = request(builder, text, cursor, heal=i % 2 == 0, max_new_tokens=16)
         trace = record(recorder, req, key)
+        healed += bool(trace.removed)
         assert trace.steps_off >= len(trace.out) - 1
         off += trace.steps_off
-        simulated.append(simulate(trace, Drafter(trace.ids, 8, length, 16, history.get(key))))
+        drafter = Drafter(trace.ids, 8, length, 16, history.get(key))
+        simulated.append(simulate(trace, drafter, recorder._healing))
         history.add(key, trace.ids, trace.out)
         kw = {"max_new_tokens": 16, "draft_tokens": 8, "document": key}
         got = drafting.generate(GenerationRequest(req.prompt, **kw), CancelToken())
         assert got.token_ids == trace.out
         real.append(got.steps - 1)
-    assert simulated == real
+    assert simulated == real and healed >= 4  # token healing simulated too
     assert sum(real) < off  # drafts were accepted: the comparison is not vacuous

@@ -27,14 +27,17 @@ Sampling (temperature > 0) does not draft: the loop runs one token per step.
 Token healing constrains the first tokens with a mask: the engine masks each
 row of the verification as step-by-step decoding would (`_healing_rows` in
 `engine.py`), so drafts are verified while the removed text is re-written too;
-such a draft starts with the rest of the removed text as the tokenizer writes
-it (`lead`), which a complete word usually accepts.
+such a draft starts with a token the mask allows (`HealingHint`): what the
+document wrote after the same tail, else the removed text as the tokenizer
+writes it.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 
@@ -98,9 +101,12 @@ class PromptLookup:
     def extend(self, ids: list[int]) -> None:
         self._main.extend(ids)
 
-    def propose(self, k: int, after: list[int] | None = None) -> list[int]:
+    def propose(
+        self, k: int, after: list[int] | None = None, fits: Callable[[int], bool] | None = None
+    ) -> list[int]:
         """Up to `k` tokens that the earlier matches of the sequence's tail agree on
-        (the tail as if `after` followed it: tokens drafted by other means).
+        (the tail as if `after` followed it: tokens drafted by other means; only
+        matches whose next token `fits` vote, when given).
 
         Every earlier occurrence of the tail's last token votes for what
         followed it, a longer match (up to MAX_NGRAM) counting VOTE_BASE times
@@ -119,7 +125,7 @@ class PromptLookup:
         found = [(n, seq, p) for n, p in self._main.matches(tail, end)]
         if self._past is not None:
             found += [(n, self._past.seq, p) for n, p in self._past.matches(tail, end)]
-        found = [x for x in found if x[0] >= MIN_NGRAM]
+        found = [x for x in found if x[0] >= MIN_NGRAM and (fits is None or fits(x[1][x[2] + 1]))]
         if not found:
             return []
         k = min(k, DRAFT_PER_MATCHED * max(n for n, _, _ in found))
@@ -185,6 +191,13 @@ class AnswerHistory:
         self._docs.clear()
 
 
+class HealingHint(Protocol):
+    """What drafting needs of token healing (`healing.Healer`) while text remains."""
+
+    def fits(self, token: int) -> bool: ...  # the healing mask allows `token` now
+    def spelling(self) -> list[int]: ...  # the remaining text as the tokenizer writes it
+
+
 @dataclass
 class DraftLength:
     """How many tokens to draft, adapted to how many were accepted lately.
@@ -241,17 +254,22 @@ class Drafter:
         self.length = length
         self.max_new = max_new
 
-    def propose(self, out: list[int], room: int, lead: list[int] | None = None) -> list[int]:
+    def propose(self, out: list[int], room: int, healing: HealingHint | None = None) -> list[int]:
         """A draft to follow `out` (the answer so far): at most `room` tokens, none past
         the answer's last token (its logits come from the verification anyway).
 
-        `lead`: tokens known to be likely next (the text token healing removed):
-        the draft starts with them and the lookup continues after them.
+        While token healing re-writes removed text, the draft starts with a token
+        the healing allows: the document's own choice after the tail (a partial
+        word completed as it is written elsewhere), else the removed text as the
+        tokenizer writes it, the lookup continuing after it.
         """
         self.lookup.extend(out[len(self.lookup.seq) - self.start :])
         k = min(self.length.current(self.limit), room, self.max_new - len(out) - 1)
-        lead = (lead or [])[:k]
-        return lead + self.lookup.propose(k - len(lead), lead) if k > 0 else []
+        if k <= 0 or healing is None:
+            return self.lookup.propose(k)
+        own = self.lookup.propose(k, fits=healing.fits)
+        lead = own or healing.spelling()[:k]
+        return own or lead + self.lookup.propose(k - len(lead), lead)
 
     def update(self, drafted: int, accepted: int) -> None:
         self.length.update(drafted, accepted, self.limit)

@@ -177,7 +177,7 @@ class TransformersEngine:
         heal = self._healer(request.prompt.heal)  # HEALING hook (1/3): see healing.py
         drafter = self._drafter(request, ids)  # None: one token per step
         # A first draft rides with the prompt's new ids: one forward fewer per answer.
-        draft = drafter.propose([], session.room(), self._lead(heal)) if drafter else []
+        draft = drafter.propose([], session.room(), _hint(heal)) if drafter else []
         rows = session.prefill(ids, cancel, draft)
         if rows is None:
             return  # cancelled between prefill pieces
@@ -211,7 +211,7 @@ class TransformersEngine:
                         return
                 # -- drafting hook (drafting.py): verify a draft in one forward ----------
                 # (while healing, each row is masked as step-by-step healing would)
-                draft = drafter.propose(out, session.room(), self._lead(heal)) if drafter else []
+                draft = drafter.propose(out, session.room(), _hint(heal)) if drafter else []
                 if draft:
                     assert drafter is not None  # only a drafter proposes a draft
                     verified = _verified(heal, session.verify([out[-1], *draft]), draft)
@@ -239,13 +239,6 @@ class TransformersEngine:
         return Drafter(
             ids, request.draft_tokens, self.draft_length, request.max_new_tokens, history
         )
-
-    def _lead(self, heal: Healer | None) -> list[int] | None:
-        """While healing, a draft starts with the rest of the removed text as the
-        tokenizer writes it (what the unhealed prompt held): usually accepted."""
-        if heal is None or heal.done:
-            return None
-        return self.tokenizer.encode_infilling(heal.remaining)
 
     def _remember(
         self, request: GenerationRequest, ids: list[int], result: GenerationResult
@@ -393,6 +386,11 @@ def _healing_rows(heal: Healer, rows: torch.Tensor, draft: list[int]) -> torch.T
         if j < len(draft):
             remaining = heal.lookup.consume(remaining, draft[j])
     return masked
+
+
+def _hint(heal: Healer | None) -> Healer | None:
+    """The healer while it still constrains the next token (drafts start within it)."""
+    return heal if heal is not None and not heal.done else None
 
 
 def _healed(heal: Healer | None, logits: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,7 @@ class HealingLookup:
     """Which ids may come next while `remaining` text must still be produced."""
 
     def __init__(self, tok: FimTokenizer, excluded: Iterable[int] = ()) -> None:
+        self.tokenizer = tok
         skip = set(excluded)
         pieces: list[tuple[str, int]] = []
         for piece, token_id in tok.vocabulary().items():
@@ -54,6 +55,11 @@ class HealingLookup:
             parts.append(torch.tensor(shorter, dtype=torch.long))
         return torch.cat(parts)
 
+    def fits(self, remaining: str, token_id: int) -> bool:
+        """Whether `allowed(remaining)` holds `token_id` (without building it)."""
+        text = self._text_of.get(token_id, "")
+        return bool(text) and (text.startswith(remaining) or remaining.startswith(text))
+
     def consume(self, remaining: str, token_id: int) -> str:
         """What is left of `remaining` after `token_id` (which `allowed` allowed)."""
         text = self._text_of.get(token_id, "")
@@ -81,6 +87,14 @@ class Healer:
         masked = torch.full_like(logits, float("-inf"))
         masked[allowed] = logits[allowed]
         return masked
+
+    def fits(self, token_id: int) -> bool:
+        """The mask allows `token_id` now (drafting's healing hint)."""
+        return self.lookup.fits(self.remaining, token_id)
+
+    def spelling(self) -> list[int]:
+        """What remains, as the tokenizer writes it (what the unhealed prompt held)."""
+        return self.lookup.tokenizer.encode_infilling(self.remaining)
 
     def advance(self, token_id: int) -> None:
         self.remaining = self.lookup.consume(self.remaining, token_id)
