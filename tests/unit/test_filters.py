@@ -217,6 +217,12 @@ def test_whitespace_lines_inserted_before_code_keep_one_break():
     assert trim_whitespace("    return 18 * \n", c2) == "    return 18 * "
     # A model that stopped before the line break: the code moves to its own line.
     assert trim_whitespace("y = 1", at("def f(x):\n    |return x\n")) == "y = 1\n    "
+    # The code keeps its column after the model's break (never pushed to column 0),
+    # or takes the model's deeper indentation when that parses no worse (its block).
+    c3 = at("def f(x):\n    |return x\n")
+    assert trim_whitespace("y = 1\n", c3) == "y = 1\n    "
+    assert trim_whitespace("y = 1\n       ", c3) == "y = 1\n    "
+    assert trim_whitespace("for i in x:\n        ", c3) == "for i in x:\n        "
 
 
 def test_trivial_drops_noise_keeps_useful_closers():

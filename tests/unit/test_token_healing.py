@@ -103,16 +103,14 @@ def test_healing_with_and_without_kv_reuse_gives_identical_ids(loaded, builder):
 
 def test_drafting_while_healing_gives_the_step_by_step_ids(loaded, builder, monkeypatch):
     """Drafts are verified under the healing mask, row by row: same ids, fewer steps."""
-    import lsp_server.engines.transformers.engine as engine_module
-
     masked_verifications = []
-    real_rows = engine_module._healing_rows
+    real_rows = Healer.masked_rows
 
     def counting(heal, rows, draft):
         masked_verifications.append(len(draft))
         return real_rows(heal, rows, draft)
 
-    monkeypatch.setattr(engine_module, "_healing_rows", counting)
+    monkeypatch.setattr(Healer, "masked_rows", counting)
     engine, plain = TransformersEngine(loaded), TransformersEngine(loaded)
     healed = drafted_while_healing = 0
     for key, text, cursor in _healing_edits(40, seed=33):

@@ -15,6 +15,7 @@ import re
 
 from lsp_server.completion.context import CompletionContext
 from lsp_server.completion.filters.layout import is_blank, width
+from lsp_server.completion.filters.syntax_check import no_worse
 
 _ODD_SPACE = re.compile(r" [^ \t\n]")
 # A line ending like this continues on the next one: `return 18 *`, `foo(`.
@@ -30,7 +31,7 @@ def trim_whitespace(text: str, ctx: CompletionContext) -> str:
     if is_blank(suffix):
         return text.rstrip()
     if is_blank(prefix):
-        return _before_code(text, prefix)
+        return _before_code(text, prefix, ctx)
     body = text.rstrip()
     tail = text[len(body) :]
     if "\n" in body:
@@ -39,18 +40,27 @@ def trim_whitespace(text: str, ctx: CompletionContext) -> str:
     return body + tail[0] if separates else body
 
 
-def _before_code(text: str, prefix: str) -> str:
+def _before_code(text: str, prefix: str, ctx: CompletionContext) -> str:
     """Lines inserted before the code on the cursor line (`|return x`).
 
     They end with one line break that puts the code on its own line (blank
-    lines before it go, and so does indentation after it: the code keeps its
-    own); a completion that stopped without it gets it, re-indented like the
-    cursor line. Only an unfinished last line (`return 18 *`) runs into the
-    code, which then continues it.
+    lines before it go). The code then starts where it stood: after the
+    cursor line's indentation before the cursor (`    |return x` ← `y = 1\n`
+    gets `    ` after the break; none at column 0 or inside the indentation,
+    where the code keeps its own), or after the model's own indentation when that parses no worse (a
+    block it opened: `for i in x:\n        `). Only an unfinished last line
+    (`return 18 *`) runs into the code, which then continues it.
     """
     body = text.rstrip()
     last_line = body.rsplit("\n", 1)[-1]
     if _CONTINUED.search(last_line):
         line_end = text.find("\n", len(body))
         return text if line_end < 0 else text[:line_end]
-    return body + "\n" + ("" if "\n" in text[len(body) :] else prefix)
+    tail = text[len(body) :]
+    if "\n" in tail and ctx.line_suffix[:1] in (" ", "\t"):
+        return body + "\n"  # the cursor inside the indentation: the code keeps the rest
+    own = tail.rsplit("\n", 1)[-1] if "\n" in tail else ""
+    kept = body + "\n" + prefix
+    if prefix and own and own != prefix and no_worse(body + "\n" + own, kept, ctx):
+        return body + "\n" + own
+    return kept

@@ -25,8 +25,8 @@ was tuned (never on the keystroke replay): `benchmarks/drafting_tune.py`.
 
 Sampling (temperature > 0) does not draft: the loop runs one token per step.
 Token healing constrains the first tokens with a mask: the engine masks each
-row of the verification as step-by-step decoding would (`_healing_rows` in
-`engine.py`), so drafts are verified while the removed text is re-written too;
+row of the verification as step-by-step decoding would
+(`Healer.masked_rows`), so drafts are verified while the removed text is re-written too;
 such a draft starts with a token the mask allows (`HealingHint`): what the
 document wrote after the same tail, else the removed text as the tokenizer
 writes it.

@@ -363,29 +363,9 @@ def _verified(heal: Healer | None, rows: torch.Tensor, draft: list[int]) -> list
     """The greedy tokens after a verification of `draft` (`rows`: the logits before
     and after each draft token), masked while healing; None: verify step by step."""
     if heal is not None and not heal.done:
-        masked = _healing_rows(heal, rows, draft)
+        masked = heal.masked_rows(rows, draft)
         return None if masked is None else accepted(masked, draft)
     return accepted(rows, draft)
-
-
-def _healing_rows(heal: Healer, rows: torch.Tensor, draft: list[int]) -> torch.Tensor | None:
-    """Verification logits masked row by row as step-by-step healing would mask them.
-
-    Row `j` follows the first `j` draft tokens, so its mask is the one for what
-    is left of the removed text after them. None when a row's text is one the
-    vocabulary cannot spell (step-by-step healing then gives up: decode so).
-    """
-    masked, remaining = rows.clone(), heal.remaining
-    for j in range(len(draft) + 1):
-        if not remaining:
-            break
-        probe = Healer(heal.lookup, remaining)
-        masked[j] = probe.mask(rows[j])
-        if not probe.remaining:
-            return None
-        if j < len(draft):
-            remaining = heal.lookup.consume(remaining, draft[j])
-    return masked
 
 
 def _hint(heal: Healer | None) -> Healer | None:

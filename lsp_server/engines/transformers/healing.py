@@ -96,6 +96,26 @@ class Healer:
         """What remains, as the tokenizer writes it (what the unhealed prompt held)."""
         return self.lookup.tokenizer.encode_infilling(self.remaining)
 
+    def masked_rows(self, rows: torch.Tensor, draft: list[int]) -> torch.Tensor | None:
+        """A draft's verification logits masked row by row as step-by-step healing
+        would mask them (drafting while healing).
+
+        Row `j` follows the first `j` draft tokens, so its mask is the one for what
+        is left of the removed text after them. None when a row's text is one the
+        vocabulary cannot spell (step-by-step healing then gives up: decode so).
+        """
+        masked, remaining = rows.clone(), self.remaining
+        for j in range(len(draft) + 1):
+            if not remaining:
+                break
+            probe = Healer(self.lookup, remaining)
+            masked[j] = probe.mask(rows[j])
+            if not probe.remaining:
+                return None
+            if j < len(draft):
+                remaining = self.lookup.consume(remaining, draft[j])
+        return masked
+
     def advance(self, token_id: int) -> None:
         self.remaining = self.lookup.consume(self.remaining, token_id)
         self.steps += 1
