@@ -159,11 +159,13 @@ def _functions(seed: int, count: int) -> list[str]:
 
 def keys_set(engine, loaded, seed: int = 5, count: int = 10) -> list[Trace]:
     from lsp_server.completion.context import CompletionContext
+    from lsp_server.completion.prompter import IdsPrompter
     from lsp_server.completion.service import CompletionService
     from lsp_server.prompts.codellama_ids import PromptBuilder
     from lsp_server.settings import Settings
 
-    service = CompletionService(engine, PromptBuilder(loaded.tokenizer), loaded.max_positions)
+    prompter = IdsPrompter(PromptBuilder(loaded.tokenizer), loaded.max_positions)
+    service = CompletionService(engine, prompter)
     settings = Settings().merged({"maxNewTokens": 16, "draftTokens": 0})
     lines = "".join(inspect.getsource(importlib.import_module(m)) for m in HOST_MODULES)
     host = lines.splitlines(keepends=True)[:1000]
