@@ -268,8 +268,10 @@ class Drafter:
         if k <= 0 or healing is None:
             return self.lookup.propose(k)
         own = self.lookup.propose(k, fits=healing.fits)
-        lead = own or healing.spelling()[:k]
-        return own or lead + self.lookup.propose(k - len(lead), lead)
+        if own:
+            return own
+        lead = healing.spelling()[:k]
+        return lead + self.lookup.propose(k - len(lead), lead)
 
     def update(self, drafted: int, accepted: int) -> None:
         self.length.update(drafted, accepted, self.limit)
