@@ -82,7 +82,7 @@ async def test_completion_fallback_has_one_text_edit_at_cursor(shared):
 async def test_cancel_stops_generation_and_frees_worker(shared):
     uri = "file:///ws/cancel.py"
     open_doc(shared, uri, RUN_ON)
-    configure(shared, maxNewTokens=512)
+    configure(shared, maxNewTokens=512, draftTokens=0)  # one token a step: still decoding
     try:
         request = start_inline(shared, uri, 40, 0, "long-one")
         await asyncio.sleep(0.3)  # let it start decoding
@@ -93,7 +93,7 @@ async def test_cancel_stops_generation_and_frees_worker(shared):
         await inline(shared, uri, 40, 0)  # the worker is free for the next request
         info = await stats(shared)
     finally:
-        configure(shared, maxNewTokens=64)
+        configure(shared, maxNewTokens=64, draftTokens=8)
     assert info["cancelled"] >= 1
     assert info["cancelled_steps"] < 512  # stopped at the next step, not at the end
     assert info["last"]["steps"] <= 8
@@ -102,7 +102,7 @@ async def test_cancel_stops_generation_and_frees_worker(shared):
 async def test_newer_request_supersedes_older(shared):
     uri = "file:///ws/supersede.py"
     open_doc(shared, uri, RUN_ON)
-    configure(shared, maxNewTokens=512)
+    configure(shared, maxNewTokens=512, draftTokens=0)  # one token a step: still decoding
     try:
         before = await stats(shared)
         first = start_inline(shared, uri, 40, 0, "first")
@@ -114,7 +114,7 @@ async def test_newer_request_supersedes_older(shared):
         await second
         info = await stats(shared)
     finally:
-        configure(shared, maxNewTokens=64)
+        configure(shared, maxNewTokens=64, draftTokens=8)
     assert info["superseded"] > before["superseded"]
     assert info["cancelled"] > before["cancelled"]
 
@@ -122,7 +122,7 @@ async def test_newer_request_supersedes_older(shared):
 async def test_did_change_applied_while_generating(shared):
     uri = "file:///ws/change.py"
     open_doc(shared, uri, RUN_ON)
-    configure(shared, maxNewTokens=512)
+    configure(shared, maxNewTokens=512, draftTokens=0)  # one token a step: still decoding
     try:
         generating = start_inline(shared, uri, 40, 0, "generating")
         await asyncio.sleep(0.3)
@@ -133,7 +133,7 @@ async def test_did_change_applied_while_generating(shared):
         with pytest.raises(JsonRpcException):
             await generating
     finally:
-        configure(shared, maxNewTokens=64)
+        configure(shared, maxNewTokens=64, draftTokens=8)
     assert doc["text"] == "# edited\n" + RUN_ON and doc["version"] == 2
 
 
