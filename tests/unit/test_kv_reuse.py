@@ -89,7 +89,8 @@ def test_cancel_during_a_decode_step_stops_within_one_step(loaded, builder):
     assert cancel.steps_at_cancel == 5 and cancel.lag <= 1
 
 
-def test_cancel_during_prefill_stops_between_pieces(loaded, builder):
+def test_cancel_during_prefill_stops_inside_the_piece(loaded, builder):
+    """The piece running is interrupted between layers (test_interrupt.py): no next piece."""
     engine = TransformersEngine(loaded)
     engine.piece = 64
     cancel, calls = CancelToken(), []
@@ -105,9 +106,9 @@ def test_cancel_during_prefill_stops_between_pieces(loaded, builder):
     result = engine.generate(request(builder, text, cursor, cache_key="doc"), cancel)
     assert result.stop_reason == "cancelled" and result.steps == 0 and calls == [64]
     engine._forward = forward
-    # What was prefilled is kept and reused, with the same answer as from scratch.
+    # Nothing of the interrupted piece is kept; the next request answers as from scratch.
     again = generate(engine, request(builder, text, cursor), "doc")
-    assert again.reused_tokens == 64
+    assert again.reused_tokens == 0
     assert again.token_ids == generate(engine, request(builder, text, cursor)).token_ids
 
 

@@ -1,9 +1,10 @@
 """The in-process engine: a transformers model, one decode step at a time.
 
 A hand-written decode loop instead of `model.generate` gives three things the
-editor needs: a cancellation check before every step (and between prefill
-pieces), an early stop when the filters say the suggestion is complete, and
-KV-cache reuse across keystrokes.
+editor needs: a cancellation check before every step (between prefill pieces,
+and on the dynamic path between decoder layers too: `interrupt.py`), an early
+stop when the filters say the suggestion is complete, and KV-cache reuse
+across keystrokes.
 
 Two cache paths share the loop. The dynamic path (CPU, and a GPU until
 compiling is done) keeps one growing cache per document in the `KVStore`.
@@ -13,6 +14,7 @@ fixed-shape forwards are compiled into CUDA graphs in the background.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import time
@@ -35,8 +37,10 @@ from lsp_server.engines.transformers.drafting import (
     accepted,
 )
 from lsp_server.engines.transformers.healing import Healer, HealingLookup
+from lsp_server.engines.transformers.interrupt import Interrupted, LayerInterrupt
 from lsp_server.engines.transformers.kv_store import KVStore
 from lsp_server.engines.transformers.loader import LoadedModel
+from lsp_server.engines.transformers.sampling import sampler
 from lsp_server.engines.transformers.sessions import (
     DynamicSession,
     Session,
@@ -109,6 +113,7 @@ class TransformersEngine:
         self._healing = HealingLookup(self.tokenizer, excluded=self.control_ids)
         self.draft_length = DraftLength()  # adapted across requests
         self.answers = AnswerHistory()  # drafting reads a document's recent answers
+        self._interrupt = LayerInterrupt.of(self.model)  # cancel between layers (dynamic path)
 
     # -- the decode loop -------------------------------------------------------
 
@@ -135,8 +140,12 @@ class TransformersEngine:
             return result
         with torch.inference_mode(), TRACE_LOCK:
             session = self._session(request, ids)
+            watch = self._interrupt if isinstance(session, DynamicSession) else None
             try:
-                self._run(session, request, ids, cancel, result)
+                with watch.watching(cancel) if watch else contextlib.nullcontext():
+                    self._run(session, request, ids, cancel, result)
+            except Interrupted:
+                pass  # cancelled inside a forward: `keep` crops to what every layer holds
             except StaticPathError as exc:
                 session.abandon()
                 self._drop_static(f"the static decode path failed ({exc.__cause__!r}); eager now")
@@ -173,7 +182,7 @@ class TransformersEngine:
         result.reused_tokens = session.reused
         result.prefill_tokens = len(ids) - session.reused
         out = result.token_ids
-        choose = _sampler(request.temperature, request.top_p)
+        choose = sampler(request.temperature, request.top_p)
         heal = self._healer(request.prompt.heal)  # HEALING hook (1/3): see healing.py
         drafter = self._drafter(request, ids)  # None: one token per step
         # A first draft rides with the prompt's new ids: one forward fewer per answer.
@@ -376,23 +385,6 @@ def _hint(heal: Healer | None) -> Healer | None:
 def _healed(heal: Healer | None, logits: torch.Tensor) -> torch.Tensor:
     """The logits token healing allows (all of them once it is done)."""
     return heal.mask(logits) if heal is not None and not heal.done else logits
-
-
-def _sampler(temperature: float, top_p: float):
-    """Greedy at temperature 0 (deterministic), else nucleus sampling."""
-    if temperature <= 0:
-        return lambda logits: int(torch.argmax(logits))
-
-    def sample(logits: torch.Tensor) -> int:
-        probs = torch.softmax(logits.float() / temperature, dim=-1)
-        if top_p < 1.0:
-            sorted_probs, order = torch.sort(probs, descending=True)
-            keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
-            sorted_probs = sorted_probs * keep
-            return int(order[torch.multinomial(sorted_probs, 1)])
-        return int(torch.multinomial(probs, 1))
-
-    return sample
 
 
 class _Closed(RuntimeError):

@@ -31,10 +31,15 @@ def common_prefix_len(a: list[int], b: list[int]) -> int:
 
 
 def crop(cache: Any, keep: int) -> None:
-    """Drop all but the first `keep` positions (negative crop: transformers ≥ 5)."""
-    remove = cache.get_seq_length() - keep
-    if remove > 0:
-        cache.crop(-remove)
+    """Drop all but the first `keep` positions (negative crop: transformers ≥ 5).
+
+    Layer by layer: a forward interrupted between layers (`interrupt.py`)
+    leaves the layers before the interruption longer than those after it.
+    """
+    for layer in cache.layers:
+        remove = layer.get_seq_length() - keep
+        if remove > 0:
+            layer.crop(-remove)
 
 
 class KVStore:

@@ -90,9 +90,8 @@ class DynamicSession(Session):
         return MAX_DRAFT
 
     def truncate(self, n: int) -> None:
-        if n < len(self.held):
-            del self.held[n:]
-            crop(self.cache, n)
+        del self.held[n:]
+        crop(self.cache, len(self.held))  # also evens out the layers of an interrupted forward
 
     def keep(self, key: str | None) -> None:
         if key is not None and self.held:
