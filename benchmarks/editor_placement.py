@@ -72,7 +72,8 @@ async def run(args: argparse.Namespace) -> int:
     base = [c for c in base if all(placed(c, p) is not None for p in PLACEMENTS)]
     loaded = load_model(str(BUNDLED_MODEL), "cpu")
     service = CompletionService(
-        TransformersEngine(loaded), IdsPrompter(PromptBuilder(loaded.tokenizer))
+        TransformersEngine(loaded),
+        IdsPrompter(PromptBuilder(loaded.tokenizer), loaded.max_positions),
     )
     sandbox = Sandbox(timeout=args.timeout, jobs=args.jobs)
     rows = []

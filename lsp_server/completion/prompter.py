@@ -95,7 +95,8 @@ class IdsPrompter(Prompter):
 
     kind: PromptKind = "ids"
 
-    def __init__(self, builder: PromptBuilder, max_positions: int = 0) -> None:
+    def __init__(self, builder: PromptBuilder, max_positions: int) -> None:
+        """`max_positions`: the model's, capping `contextWindow` (0: no cap, remote-sized)."""
         super().__init__(builder)
         self.max_positions = max_positions
 

@@ -77,7 +77,9 @@ def test_a_control_id_is_masked_while_healing(loaded):
 
 def test_mid_through_the_completion_service_gives_no_text(loaded):
     engine = Forcing(loaded, 32009, 0)
-    service = CompletionService(engine, IdsPrompter(PromptBuilder(loaded.tokenizer)))
+    service = CompletionService(
+        engine, IdsPrompter(PromptBuilder(loaded.tokenizer), loaded.max_positions)
+    )
     settings = Settings().merged({"tokenHealing": False})
     got = service.complete(CompletionContext("x = 1\ny = ", "\n", "python"), settings)
     assert got.text == "" and got.raw == ""

@@ -121,7 +121,8 @@ def test_rest_of_line_is_never_commented_out_or_quoted(line_prefix, answer, line
 @pytest.mark.parametrize("healing", [True, False])
 def test_colorsys_positions_through_the_pipeline(loaded, line, column, healing):
     service = CompletionService(
-        TransformersEngine(loaded), IdsPrompter(PromptBuilder(loaded.tokenizer))
+        TransformersEngine(loaded),
+        IdsPrompter(PromptBuilder(loaded.tokenizer), loaded.max_positions),
     )
     settings = Settings().merged({"tokenHealing": healing, "maxNewTokens": 24})
     ctx = _colorsys_ctx(line, column)

@@ -35,7 +35,7 @@ class FixedEngine:
 def _service() -> tuple[CompletionService, FixedEngine]:
     engine = FixedEngine()
     tok = FimTokenizer.from_file(BUNDLED_MODEL / "tokenizer.json")
-    return CompletionService(engine, IdsPrompter(PromptBuilder(tok))), engine
+    return CompletionService(engine, IdsPrompter(PromptBuilder(tok), 0)), engine
 
 
 def test_default_is_on_and_only_booleans_are_accepted():
