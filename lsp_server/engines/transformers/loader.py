@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from lsp_server.engines.transformers import cpu_memory
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def load_model(model: str, device: str = "auto", quantization: str = "none") -> 
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         kwargs["device_map"] = "auto"
     else:
-        dtype = torch.float32
+        dtype = getattr(torch, _cpu_dtype(model, local, config))
     kwargs["dtype"] = dtype
     if quantization != "none":
         kwargs["quantization_config"] = _quantization_config(quantization, device)
@@ -157,6 +158,31 @@ def _local_dir(model: str) -> Path | None:
     if model.startswith((".", "/", "~")) or os.sep in model.strip("/").replace("/", "", 1):
         raise ModelLoadError(f"model directory '{model}' does not exist.")
     return None
+
+
+def _cpu_dtype(model: str, local: Path | None, config: dict | None) -> str:
+    """float32 if the model fits in memory so, else its own 16-bit dtype (`cpu_memory`)."""
+    if local is not None:
+        weights: int | None = cpu_memory.local_weights_bytes(local)
+    else:
+        try:
+            weights = cpu_memory.index_weights_bytes(
+                _hub_file(model, "model.safetensors.index.json")
+            )
+        except ModelLoadError:  # one file, not sharded: its size is not known before loading
+            weights = None
+    checkpoint = (config or {}).get("torch_dtype") or (config or {}).get("dtype")
+    try:
+        dtype = cpu_memory.choose(weights, checkpoint, cpu_memory.available_memory())
+    except cpu_memory.DoesNotFit as exc:
+        raise ModelLoadError(
+            f"'{model}' {exc}, so it was not loaded. Use a GPU (codellamaLsp.device 'cuda', "
+            "quantization '4bit' if memory is short there too), a team server "
+            "(codellamaLsp.engine 'tgi' or 'openai'), or a smaller model ('bundled')."
+        ) from exc
+    if dtype != "float32":
+        log.info("%s loads in %s on CPU: float32 would not fit in memory", model, dtype)
+    return dtype
 
 
 def _read_config(path: Path) -> dict | None:
