@@ -88,3 +88,11 @@ def test_a_hub_model_is_sized_from_its_index(monkeypatch):
     config = {"torch_dtype": "bfloat16"}
     assert loader._cpu_dtype("org/model", None, config) == "bfloat16"
     assert asked == ["model.safetensors.index.json"]
+
+
+def test_a_quantized_model_is_not_sized_as_float32(monkeypatch):
+    """4/8-bit weights are a quarter or half the 16-bit size: the check does not apply."""
+    pytest.importorskip("bitsandbytes", reason="bitsandbytes (the [quant] extra) is not installed")
+    monkeypatch.setattr(cpu_memory, "available_memory", lambda: 20 * 2**20)
+    loaded = load_model(str(BUNDLED_MODEL), "cpu", "4bit")
+    assert "4bit" in type(loaded.model.model.layers[0].mlp.gate_proj).__name__

@@ -1,9 +1,9 @@
 """Which dtype a model loads in on CPU, so that it fits in memory.
 
 float32 is the CPU's exact and, for small models, fastest choice: the
-bundled model always loads in it. But Code Llama 7B in float32 needs ~27 GB,
-and on a 16-32 GB machine the operating system kills the process while it
-loads: the server is gone without a word. So before loading, the weights'
+bundled model always loads in it. But Code Llama 7B in float32 needs ~27 GB
+for its weights alone, and on a 16-24 GB machine the operating system would
+kill the process while it loads: the server gone without a word. So before loading, the weights'
 size is compared with the memory available: float32 when it fits, else the
 checkpoint's own 16-bit dtype (Code Llama ships bfloat16: nothing is lost
 against the published weights), else a `ModelLoadError` that says what to
@@ -31,8 +31,9 @@ class DoesNotFit(Exception):
 
 
 def choose(weights: int | None, checkpoint_dtype: str | None, available: int | None) -> str:
-    """ "float32", or the checkpoint's 16-bit dtype when only that fits (`DoesNotFit` when
-    neither does). Unknown sizes (a hub model not downloaded yet, no /proc) keep float32."""
+    """The dtype to load in: float32, or the checkpoint's 16-bit dtype when only that
+    fits (`DoesNotFit` when neither does). Unknown sizes (a hub model whose checkpoint
+    is one file, no /proc) keep float32."""
     if not weights or not available:
         return "float32"
     half = SIXTEEN_BIT.get(checkpoint_dtype or "")

@@ -112,8 +112,10 @@ def load_model(model: str, device: str = "auto", quantization: str = "none") -> 
     if device == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         kwargs["device_map"] = "auto"
-    else:
+    elif quantization == "none":  # (quantized weights are a quarter or half the size)
         dtype = getattr(torch, _cpu_dtype(model, local, config))
+    else:
+        dtype = torch.float32
     kwargs["dtype"] = dtype
     if quantization != "none":
         kwargs["quantization_config"] = _quantization_config(quantization, device)
