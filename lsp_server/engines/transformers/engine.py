@@ -185,17 +185,24 @@ class TransformersEngine:
         choose = sampler(request.temperature, request.top_p)
         heal = self._healer(request.prompt.heal)  # HEALING hook (1/3): see healing.py
         drafter = self._drafter(request, ids)  # None: one token per step
+
+        def took(draft: list[int], verified: list[int]) -> list[int]:
+            """A verified draft's tokens: the rejected rest rolled back, all counted."""
+            assert drafter is not None  # only a drafter proposes a draft
+            session.truncate(len(ids) + len(out) + len(verified) - 1)
+            drafter.update(len(draft), len(verified) - 1)
+            result.drafted += len(draft)
+            result.accepted += len(verified) - 1
+            return verified
+
         # A first draft rides with the prompt's new ids: one forward fewer per answer.
         draft = drafter.propose([], session.room(), _hint(heal)) if drafter else []
         rows = session.prefill(ids, cancel, draft)
         if rows is None:
             return  # cancelled between prefill pieces
-        chosen = _verified(heal, rows, draft) if draft else None
-        if chosen is not None and drafter is not None:
-            session.truncate(len(ids) + len(chosen) - 1)  # roll back the rejected draft
-            drafter.update(len(draft), len(chosen) - 1)
-            result.drafted += len(draft)
-            result.accepted += len(chosen) - 1
+        verified = _verified(heal, rows, draft) if draft else None
+        if verified is not None:
+            chosen = took(draft, verified)
         else:
             session.truncate(len(ids))
             chosen = [choose(_healed(heal, rows[0]))]
@@ -209,9 +216,10 @@ class TransformersEngine:
                     stop, reason = stopping.token(token)
                     if not stop:
                         out.append(token)
-                        healing = heal is not None and not heal.done
-                        if heal is not None and healing:
-                            heal.advance(token)  # HEALING hook (2/3)
+                        healer = _hint(heal)
+                        healing = healer is not None
+                        if healer is not None:
+                            healer.advance(token)  # HEALING hook (2/3)
                         text = self.tokenizer.decode_infilling(out) if stopping.needs_text else ""
                         # Healing tokens count: maxNewTokens bounds the decode work.
                         stop, reason = stopping(text, len(out), healing=healing)
@@ -222,14 +230,9 @@ class TransformersEngine:
                 # (while healing, each row is masked as step-by-step healing would)
                 draft = drafter.propose(out, session.room(), _hint(heal)) if drafter else []
                 if draft:
-                    assert drafter is not None  # only a drafter proposes a draft
                     verified = _verified(heal, session.verify([out[-1], *draft]), draft)
                     if verified is not None:
-                        chosen = verified
-                        session.truncate(len(ids) + len(out) + len(chosen) - 1)  # roll back
-                        drafter.update(len(draft), len(chosen) - 1)
-                        result.drafted += len(draft)
-                        result.accepted += len(chosen) - 1
+                        chosen = took(draft, verified)
                         continue
                     session.truncate(len(ids) + len(out) - 1)  # step by step instead
                 # -- end of drafting hook -------------------------------------------------
@@ -371,8 +374,9 @@ class TransformersEngine:
 def _verified(heal: Healer | None, rows: torch.Tensor, draft: list[int]) -> list[int] | None:
     """The greedy tokens after a verification of `draft` (`rows`: the logits before
     and after each draft token), masked while healing; None: verify step by step."""
-    if heal is not None and not heal.done:
-        masked = heal.masked_rows(rows, draft)
+    healer = _hint(heal)
+    if healer is not None:
+        masked = healer.masked_rows(rows, draft)
         return None if masked is None else accepted(masked, draft)
     return accepted(rows, draft)
 
@@ -384,7 +388,8 @@ def _hint(heal: Healer | None) -> Healer | None:
 
 def _healed(heal: Healer | None, logits: torch.Tensor) -> torch.Tensor:
     """The logits token healing allows (all of them once it is done)."""
-    return heal.mask(logits) if heal is not None and not heal.done else logits
+    healer = _hint(heal)
+    return healer.mask(logits) if healer is not None else logits
 
 
 class _Closed(RuntimeError):
