@@ -7,6 +7,7 @@ available is what the tests set, around its float32 (~69 MB) and bfloat16 (~35 M
 
 from __future__ import annotations
 
+import huggingface_hub
 import pytest
 import torch
 
@@ -96,3 +97,14 @@ def test_a_quantized_model_is_not_sized_as_float32(monkeypatch):
     monkeypatch.setattr(cpu_memory, "available_memory", lambda: 20 * 2**20)
     loaded = load_model(str(BUNDLED_MODEL), "cpu", "4bit")
     assert "4bit" in type(loaded.model.model.layers[0].mlp.gate_proj).__name__
+
+
+def test_a_cached_hub_model_is_sized_without_the_network(monkeypatch):
+    """At a restart the checkpoint is in the cache: no request to the hub for its size."""
+    cached = {"model.safetensors": str(BUNDLED_MODEL / "model-00001-of-00002.safetensors")}
+    monkeypatch.setattr(
+        huggingface_hub, "try_to_load_from_cache", lambda model, name: cached.get(name)
+    )
+    monkeypatch.setattr(loader, "_hub_file", lambda model, name: pytest.fail("went online"))
+    size = (BUNDLED_MODEL / "model-00001-of-00002.safetensors").stat().st_size
+    assert loader._hub_weights_bytes("org/model") == size

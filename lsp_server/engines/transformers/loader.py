@@ -164,15 +164,7 @@ def _local_dir(model: str) -> Path | None:
 
 def _cpu_dtype(model: str, local: Path | None, config: dict | None) -> str:
     """float32 if the model fits in memory so, else its own 16-bit dtype (`cpu_memory`)."""
-    if local is not None:
-        weights: int | None = cpu_memory.local_weights_bytes(local)
-    else:
-        try:
-            weights = cpu_memory.index_weights_bytes(
-                _hub_file(model, "model.safetensors.index.json")
-            )
-        except ModelLoadError:  # one file, not sharded: its size is not known before loading
-            weights = None
+    weights = cpu_memory.local_weights_bytes(local) if local else _hub_weights_bytes(model)
     checkpoint = (config or {}).get("torch_dtype") or (config or {}).get("dtype")
     try:
         dtype = cpu_memory.choose(weights, checkpoint, cpu_memory.available_memory())
@@ -185,6 +177,23 @@ def _cpu_dtype(model: str, local: Path | None, config: dict | None) -> str:
     if dtype != "float32":
         log.info("%s loads in %s on CPU: float32 would not fit in memory", model, dtype)
     return dtype
+
+
+def _hub_weights_bytes(model: str) -> int | None:
+    """A hub model's checkpoint size: from the local cache (no network at a restart),
+    else from its index, downloaded (the weights are about to be); None if unknown."""
+    from huggingface_hub import try_to_load_from_cache
+
+    index = try_to_load_from_cache(model, "model.safetensors.index.json")
+    if isinstance(index, str):
+        return cpu_memory.index_weights_bytes(index)
+    single = try_to_load_from_cache(model, "model.safetensors")
+    if isinstance(single, str):
+        return os.path.getsize(single)
+    try:
+        return cpu_memory.index_weights_bytes(_hub_file(model, "model.safetensors.index.json"))
+    except ModelLoadError:  # one file, not sharded: its size is not known before loading
+        return None
 
 
 def _read_config(path: Path) -> dict | None:
