@@ -16,6 +16,7 @@ from lsp_server.engines.transformers.drafting import (
     accepted,
 )
 from lsp_server.engines.transformers.engine import TransformersEngine
+from lsp_server.engines.transformers.sampling import greedy, sampler
 from lsp_server.generation import CancelToken, GenerationRequest
 from tests.support.keystroke_edits import SOURCE, builder, edits, loaded, request
 from tests.support.scale import cases
@@ -116,6 +117,16 @@ def test_accepted_is_the_greedy_prefix_plus_the_models_own_token():
     assert accepted(logits, [5, 6, 7]) == [5, 6, 2]  # third rejected: greedy's 2 instead
     assert accepted(logits, [5, 6, 2]) == [5, 6, 2, 9]  # all accepted, plus the bonus
     assert accepted(logits, [1, 6, 2]) == [5]
+
+
+def test_greedy_breaks_ties_as_argmax_does():
+    """Verification and one-token steps pick ids alike, ties included (the first)."""
+    logits = torch.zeros(3, 32016)
+    logits[0, [20002, 30000, 35]] = 1.0  # a three-way tie: the lowest id wins
+    logits[2, 31999] = float("inf")
+    assert greedy(logits).tolist() == torch.argmax(logits, dim=-1).tolist() == [35, 0, 31999]
+    assert sampler(0.0, 1.0)(logits[0]) == 35
+    assert accepted(logits, [35, 0]) == [35, 0, 31999]
 
 
 # -- exactness over random edits -------------------------------------------------------

@@ -41,6 +41,8 @@ from typing import Protocol
 
 import torch
 
+from lsp_server.engines.transformers.sampling import greedy
+
 MAX_NGRAM = 4  # longest n-gram looked up (longer ones rarely change the match)
 MIN_NGRAM = 1
 MAX_CANDIDATES = 256  # most recent occurrences of the last token examined per lookup
@@ -227,7 +229,7 @@ def accepted(logits: torch.Tensor, draft: list[int]) -> list[int]:
     draft tokens. Returns the draft tokens greedy decoding agrees with,
     followed by the model's own choice after them: always at least one token.
     """
-    choices = torch.argmax(logits[: len(draft) + 1], dim=-1).tolist()
+    choices = greedy(logits[: len(draft) + 1]).tolist()
     out: list[int] = []
     for choice, proposed in zip(choices, draft, strict=False):
         out.append(choice)
