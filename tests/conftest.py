@@ -60,7 +60,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if workeroutput is not None:  # an xdist worker
         workeroutput[_WORKER_LEAKS] = leaked
         return
-    leaked += session.config.stash.get(_LEAKS, [])
+    from_workers: list[str] = session.config.stash.get(_LEAKS, [])
+    leaked += from_workers
     if leaked:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         lines = ["LEAKED SERVER PROCESSES (killed now; a fixture did not stop them):", *leaked]

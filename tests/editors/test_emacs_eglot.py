@@ -76,6 +76,7 @@ def run_emacs(workspace: Path, result: Path) -> subprocess.CompletedProcess[str]
         "MKL_NUM_THREADS": "1",
         "TOKENIZERS_PARALLELISM": "false",
     }
+    assert EMACS is not None  # the module is skipped without it
     argv = [EMACS, "--batch", "-Q", "-l", str(DRIVER)]
     argv += [str(workspace), str(result), sys.executable, str(CONFIG)]
     proc = subprocess.Popen(

@@ -46,7 +46,9 @@ def show_suggestion(ed: Editor, tmp_path: Path) -> dict[str, Any]:
     ed.open(tmp_path / "stack.py", PUSH)
     ed.type("5GA<CR>self.")
     ed.wait("ghost text", ed.ghost)
-    return ed.suggestion()
+    suggestion = ed.suggestion()
+    assert suggestion is not None, "ghost text is shown but the plugin has no suggestion"
+    return suggestion
 
 
 def test_typing_shows_the_servers_suggestion_and_tab_inserts_it(start_editor, tmp_path):

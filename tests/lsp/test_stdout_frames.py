@@ -8,6 +8,7 @@ to stdout, between frames, which breaks every client.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import threading
@@ -64,8 +65,9 @@ class RawClient:
         self.broken = ""  # what broke the framing, once it has
 
     def _read(self) -> None:
-        assert self.proc.stdout is not None
-        while chunk := self.proc.stdout.read1(65536):
+        stdout = self.proc.stdout  # buffered (Popen's default), so it has read1
+        assert isinstance(stdout, io.BufferedReader), stdout
+        while chunk := stdout.read1(65536):
             with self._lock:
                 self.raw += chunk
                 try:
@@ -84,10 +86,10 @@ class RawClient:
         self.proc.stdin.write(frame(message))
         self.proc.stdin.flush()
 
-    def notify(self, method: str, params: dict) -> None:
+    def notify(self, method: str, params: dict | None) -> None:
         self.send({"jsonrpc": "2.0", "method": method, "params": params})
 
-    def request(self, method: str, params: dict, timeout: float = 300) -> dict:
+    def request(self, method: str, params: dict | None, timeout: float = 300) -> dict:
         self._next_id += 1
         msg_id = self._next_id
         self.send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})

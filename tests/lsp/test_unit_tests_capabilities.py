@@ -9,6 +9,7 @@ create files still gets `CreateFile` (tests/test_code_actions_e2e.py).
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -76,22 +77,30 @@ async def resolve_tests(client, uri: str) -> types.WorkspaceEdit:
     return (await client.code_action_resolve_async(action)).edit
 
 
-def edits_of(edit: types.WorkspaceEdit) -> dict[str, list[types.TextEdit]]:
+TextEdits = Sequence[types.TextEdit | types.AnnotatedTextEdit]
+
+
+def edits_of(edit: types.WorkspaceEdit) -> Mapping[str, TextEdits]:
     """uri → text edits, refusing anything a client without file operations cannot do."""
     if edit.changes is not None:
         assert edit.document_changes is None
         return edit.changes
-    out = {}
+    assert edit.document_changes is not None, edit
+    out: dict[str, TextEdits] = {}
     for change in edit.document_changes:
         assert isinstance(change, types.TextDocumentEdit), change
         assert change.text_document.version is None  # not open in the editor
-        out[change.text_document.uri] = change.edits
+        edits = [e for e in change.edits if not isinstance(e, types.SnippetTextEdit)]
+        assert len(edits) == len(change.edits), change.edits  # no snippet edits
+        out[change.text_document.uri] = edits
     return out
 
 
-def apply(uri: str, edits: list[types.TextEdit]) -> str:
+def apply(uri: str, edits: TextEdits) -> str:
     """What such a client does: edit the existing file (it cannot create one)."""
-    path = Path(to_fs_path(uri))
+    fs_path = to_fs_path(uri)
+    assert fs_path is not None, uri
+    path = Path(fs_path)
     text = path.read_text()  # raises if the server did not create it
     for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character))[::-1]:
         start = offset_at(text, e.range.start.line, e.range.start.character)

@@ -63,10 +63,13 @@ def _last_prompt(fake: FakeServer, kind: str) -> str:
 def _edit_text(action: types.CodeAction) -> str:
     edit = action.edit
     assert edit is not None and edit.document_changes
-    edits = [
-        e for c in edit.document_changes if isinstance(c, types.TextDocumentEdit) for e in c.edits
-    ]
-    return "".join(e.new_text for e in edits)
+    texts = []
+    for change in edit.document_changes:
+        if isinstance(change, types.TextDocumentEdit):
+            for e in change.edits:
+                assert not isinstance(e, types.SnippetTextEdit), e  # plain text edits only
+                texts.append(e.new_text)
+    return "".join(texts)
 
 
 @pytest.mark.parametrize("kind", ["tgi", "openai"])

@@ -15,6 +15,13 @@ from pygls.uris import to_fs_path
 from lsp_server.completion.context import offset_at
 
 
+def _fs_path(uri: str) -> Path:
+    """The file `uri` names (the tests only use file: URIs)."""
+    path = to_fs_path(uri)
+    assert path is not None, f"not a file URI: {uri}"
+    return Path(path)
+
+
 class Rejected(Exception):
     """The client refused the edit (what the user would see: nothing changes)."""
 
@@ -28,7 +35,7 @@ class Editor:
     def text(self, uri: str) -> str:
         if uri in self.docs:
             return self.docs[uri][0]
-        return Path(to_fs_path(uri)).read_text()
+        return _fs_path(uri).read_text()
 
     def apply(self, edit: types.WorkspaceEdit) -> None:
         """Apply all of `edit` or, if any part is stale or invalid, none of it."""
@@ -37,7 +44,7 @@ class Editor:
         created: set[str] = set()
         for change in edit.document_changes or []:
             if isinstance(change, types.CreateFile):
-                path = Path(to_fs_path(change.uri))
+                path = _fs_path(change.uri)
                 if path.exists() and not (change.options and change.options.ignore_if_exists):
                     raise Rejected(f"{path} exists and would be overwritten")
                 if not path.exists():
@@ -60,6 +67,8 @@ class Editor:
                 key=lambda e: (e.range.start.line, e.range.start.character),
                 reverse=True,
             ):
+                # The server sends plain text edits; a snippet edit would be a bug.
+                assert not isinstance(text_edit, types.SnippetTextEdit), text_edit
                 r = text_edit.range
                 start = offset_at(new, r.start.line, r.start.character)
                 end = offset_at(new, r.end.line, r.end.character)
@@ -69,6 +78,6 @@ class Editor:
             if uri in self.docs:
                 self.docs[uri] = (new, self.docs[uri][1] + 1)
             else:
-                path = Path(to_fs_path(uri))
+                path = _fs_path(uri)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(new)

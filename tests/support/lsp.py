@@ -61,12 +61,13 @@ async def initialize(
         ),
     )
     root_uri = root.as_uri() if root else None
+    folders = [types.WorkspaceFolder(uri=root_uri, name="ws")] if root_uri else None
     result = await client.initialize_session(
         types.InitializeParams(
             capabilities=caps,
             initialization_options=options,
             root_uri=root_uri,
-            workspace_folders=[types.WorkspaceFolder(uri=root_uri, name="ws")] if root else None,
+            workspace_folders=folders,
         )
     )
     if wait:

@@ -38,7 +38,9 @@ class QuietClient(LanguageClient):
         self._stderr_forwarder = asyncio.ensure_future(self._keep_stderr())
 
     async def _keep_stderr(self) -> None:
-        stream = self._server.stderr  # type: ignore[union-attr]
+        # start_io has just started the server with its stderr piped.
+        assert self._server is not None and self._server.stderr is not None
+        stream = self._server.stderr
         while line := await stream.readline():
             self.stderr_text += line.decode("utf-8", "replace")
 
@@ -83,7 +85,10 @@ class Session:
         found = [
             stderr[max(m.start() - 200, 0) : m.start() + 400] for m in _ALARMS.finditer(stderr)
         ]
-        messages = [*c.log_messages[since[1] :], *c.messages[since[2] :]]
+        messages: list[types.LogMessageParams | types.ShowMessageParams] = [
+            *c.log_messages[since[1] :],
+            *c.messages[since[2] :],
+        ]
         return found + [m.message for m in messages if m.type == types.MessageType.Error]
 
     def close(self) -> None:

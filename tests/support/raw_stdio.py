@@ -127,8 +127,8 @@ class RawServer:
     def response(self, msg_id: Any, timeout: float = WAIT) -> dict:
         """The response to `msg_id` (ids may be None for id-less errors)."""
         deadline = time.monotonic() + timeout
-        for i, msg in enumerate(self._answers):
-            if msg.get("id") == msg_id:
+        for i, kept in enumerate(self._answers):
+            if kept.get("id") == msg_id:
                 return self._answers.pop(i)
         while True:
             msg = self.next_frame(max(0.01, deadline - time.monotonic()))
