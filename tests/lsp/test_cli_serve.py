@@ -29,7 +29,7 @@ def frame(message: dict[str, Any]) -> bytes:
 
 def session(shutdown: bool = True) -> bytes:
     """initialize, initialized, [shutdown], exit: what an editor sends over a server's life."""
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"id": 1, "method": "initialize", "params": INIT},
         {"method": "initialized", "params": {}},
     ]

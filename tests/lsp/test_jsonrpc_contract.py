@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -156,7 +157,7 @@ def test_did_change_with_wrong_types_changes_nothing(server: RawServer) -> None:
 
 
 def test_second_initialize_is_refused(server: RawServer) -> None:
-    params = {"processId": None, "rootUri": "file:///", "capabilities": {}}
+    params: dict[str, Any] = {"processId": None, "rootUri": "file:///", "capabilities": {}}
     answer = server.call("initialize", params)
     assert answer["error"]["code"] == -32600, answer
     still_serves(server)
@@ -215,6 +216,7 @@ def test_end_of_input_exits_promptly_even_mid_generation() -> None:
         srv.wait_ready()
         srv.open(URI, TEXT)
         srv.request(INLINE, {"textDocument": {"uri": URI}, "position": position(5, 11)})
+        assert srv.proc.stdin is not None
         srv.proc.stdin.close()
         assert srv.wait_exit(20) is not None
     finally:

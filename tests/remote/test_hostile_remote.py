@@ -47,7 +47,7 @@ def test_a_hostile_answer_ends_within_the_deadline_and_the_next_is_served(mode: 
         started = time.monotonic()
         try:
             result = run(engine, text_request(max_new_tokens=16))
-            outcome = result.stop_reason
+            outcome: str = result.stop_reason  # a str enum: `in` reads its value
             assert len(result.text) <= 16 * 65536
         except RemoteError as exc:
             outcome = str(exc)

@@ -7,9 +7,8 @@ stripped again, and the filters' early stop sees the stripped text.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 
 from lsp_server.engines.remote.base import Piece, RemoteEngine, ServedModel
 from lsp_server.engines.remote.http_stream import HttpStream
@@ -40,8 +39,8 @@ class Scripted(RemoteEngine):
         self._profile = PROFILE
 
     def _stream(
-        self, request: GenerationRequest, cancel: threading.Event, deadline: float = 0.0
-    ) -> Iterator[Piece]:
+        self, request: GenerationRequest, cancel: CancelToken, deadline: float
+    ) -> Generator[Piece, None, None]:
         for text in self.pieces[:-1]:
             yield Piece(text)
         yield Piece(self.pieces[-1], finish="eos_token")

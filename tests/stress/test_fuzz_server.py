@@ -111,12 +111,13 @@ def _lsp_range(start: tuple[int, int], end: tuple[int, int]) -> types.Range:
 
 
 def _change(data: st.DataObject, script: Script) -> None:
-    changes, lsp_changes = [], []
+    changes: list[dict[str, Any]] = []
+    lsp_changes: list[types.TextDocumentContentChangeEvent] = []
     text = script.text or ""
     for _ in range(data.draw(st.integers(1, 3))):
         new = data.draw(texts)
         if data.draw(st.integers(0, 19)) == 0:
-            change = {"text": new}
+            change: dict[str, Any] = {"text": new}
             lsp_changes.append(types.TextDocumentContentChangeWholeDocument(text=new))
         else:
             a, kind = _position(data, text)
@@ -201,9 +202,10 @@ def _open_close(data: st.DataObject, script: Script) -> None:
 
 
 def build_script(data: st.DataObject, code_actions: bool) -> Script:
-    script = Script(uri=f"file:///fuzz/doc{next(_ids)}.py", text=data.draw(texts))
+    text = data.draw(texts)
+    script = Script(uri=f"file:///fuzz/doc{next(_ids)}.py", text=text)
     script.steps.append(
-        types.TextDocumentItem(uri=script.uri, language_id="python", version=1, text=script.text)
+        types.TextDocumentItem(uri=script.uri, language_id="python", version=1, text=text)
     )
     ops = st.sampled_from(
         ["change"] * 12 + ["inline"] * 2 + ["completion", "action", "prompt", "close"]
@@ -271,10 +273,12 @@ def check_answer(request: Request, answer: Any) -> None:
     here = request.params.position if hasattr(request.params, "position") else None
     if request.method == types.TEXT_DOCUMENT_INLINE_COMPLETION:
         for item in answer:
+            assert here is not None, "an answer with a range to a request without a position"
             assert item.range.start == item.range.end and _at_cut(item.range.start, here)
     elif request.method == types.TEXT_DOCUMENT_COMPLETION:
         assert answer.is_incomplete
         for item in answer.items:
+            assert here is not None, "an answer with a range to a request without a position"
             edit = item.text_edit.range
             assert edit.start == edit.end and _at_cut(edit.start, here)
     elif request.method == PROMPT and request.split is not None:

@@ -71,6 +71,7 @@ async def storm(session: Session, uris: list[str], texts: dict[str, str]) -> dic
     probe_done_during_storm = probe is not None and probe.done()
     answers = await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 300)
     docs = {uri: await document(client, uri) for uri in uris}
+    assert probe is not None, "the storm never reached its halfway probe"
     return {
         "answers": answers,
         "probe": await probe,

@@ -16,6 +16,7 @@ from lsp_server.syntax import enclosing_function, parse
 def _plan(source: str, language: str, probe: str):
     doc = parse(source, language)
     func = enclosing_function(doc, source.index(probe))
+    assert func is not None, f"no function around {probe!r}"
     return doc, plan_docstring(doc, func)
 
 

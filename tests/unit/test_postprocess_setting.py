@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from lsp_server.completion.context import CompletionContext
 from lsp_server.completion.prompter import IdsPrompter
 from lsp_server.completion.service import CompletionService
 from lsp_server.engines.transformers.loader import BUNDLED_MODEL
-from lsp_server.generation import CancelToken, GenerationRequest, GenerationResult
+from lsp_server.generation import (
+    CancelToken,
+    EngineInfo,
+    GenerationRequest,
+    GenerationResult,
+    PromptKind,
+    StopReason,
+)
 from lsp_server.prompts.codellama_ids import PromptBuilder
 from lsp_server.prompts.fim_tokenizer import FimTokenizer
 from lsp_server.settings import Settings, SettingsError
@@ -20,13 +29,24 @@ class FixedEngine:
     """Answers RAW; records the request (the plumbing under test, not the model)."""
 
     name = "fixed"
+    prompt_kind: PromptKind = "ids"
+    last_path = ""
 
     def __init__(self) -> None:
         self.requests: list[GenerationRequest] = []
 
     def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         self.requests.append(request)
-        return GenerationResult(text=RAW, stop_reason="eot")
+        return GenerationResult(text=RAW, stop_reason=StopReason.EOT)
+
+    def about(self) -> EngineInfo:
+        return EngineInfo("fixed")
+
+    def forget(self, key: str) -> None:
+        pass
+
+    def start_compile(self, done: Callable[[str], None] | None = None) -> bool:
+        return False
 
     def close(self) -> None:
         pass

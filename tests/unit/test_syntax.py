@@ -16,7 +16,8 @@ from lsp_server.syntax import (
 )
 
 # language id → (source, [(probe, expected name or None, expected existing doc or None)])
-CASES = {
+# language → (source, [(probe, enclosing function's name, its docstring)]).
+CASES: dict[str, tuple[str, list[tuple[str, str | None, str | None]]]] = {
     "python": (
         'import os\n\nclass A:\n    """Class doc."""\n\n'
         "    def f(self, x: int) -> int:\n"

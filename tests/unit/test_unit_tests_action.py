@@ -25,7 +25,9 @@ def _plan(root: Path, rel: str, source: str, language: str, probe: str, existing
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(source)
     doc = parse(source, language)
-    return plan_tests(root, path, doc, enclosing_function(doc, source.index(probe)), existing)
+    func = enclosing_function(doc, source.index(probe))
+    assert func is not None, f"no function around {probe!r}"
+    return plan_tests(root, path, doc, func, existing)
 
 
 PY = "def add(a, b):\n    return a + b\n"
