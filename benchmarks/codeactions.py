@@ -151,7 +151,9 @@ async def over_the_wire(text: str, points, resolves: int) -> dict[str, list[floa
         version = type_and_undo(client, uri, version, line, col, None)
     for line, col in points[:resolves]:
         actions = await client.text_document_code_action_async(params(line, col))
+        assert actions is not None, (line, col)  # every point is inside a function
         for action in actions:
+            assert isinstance(action, types.CodeAction) and action.kind is not None, action
             key = "docstring" if action.kind.endswith("docstring") else "tests"
             started = time.perf_counter()
             with contextlib.suppress(JsonRpcException):  # a refusal still costs model time

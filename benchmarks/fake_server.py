@@ -113,6 +113,7 @@ class FakeServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str), host  # an IPv4 socket's address, never bytes
         return f"http://{host}:{port}"
 
     def __enter__(self) -> FakeServer:

@@ -180,8 +180,8 @@ async def main_async(args: argparse.Namespace) -> int:
     header = f"{when}, {machine}, `{command_line}`, {settings}"
     isolation = "no network (unshare -rn)" if sandbox.network_isolated else "NETWORK NOT ISOLATED"
     print(f"sandbox: {isolation}")
+    rows: list[tuple[str, str, Tally, int | None]] = []  # (file, run, tally, plumbing misses)
     if args.engine == "oracle":
-        rows = []
         by_variant: dict[str, dict[str, Tally]] = {}
         for variant in ("none", *VARIANTS):
             command = [sys.executable, "-m", "benchmarks.oracle_engine"]

@@ -312,10 +312,11 @@ def _summary(results: dict[tuple[bool, bool, bool], Replay], configs: tuple) -> 
     if configs == CONFIGS:
         _latency_ratios(results)
     for reuse in sorted({reuse for reuse, _, _ in configs}, reverse=True):
-        on, off = (_steps(results[reuse, d, True]) for d in (True, False))
+        drafted, plain = (_steps(results[reuse, d, True]) for d in (True, False))
         print(
             f"kvReuse {'on' if reuse else 'off'}: decode steps per line-end answer "
-            f"{off:.1f} without drafting, {on:.1f} with: {off / max(on, 1e-9):.2f}x fewer "
+            f"{plain:.1f} without drafting, {drafted:.1f} with: "
+            f"{plain / max(drafted, 1e-9):.2f}x fewer "
             "(acceptance: at least 1.5x)"
         )
 

@@ -67,7 +67,10 @@ class BenchClient:
             await asyncio.wait([self._drain], timeout=5)
 
     async def _read_stderr(self) -> None:
-        stream = self.client._server.stderr  # type: ignore[union-attr]
+        # start_io has just started the server with its stderr piped.
+        server = self.client._server
+        assert server is not None and server.stderr is not None
+        stream = server.stderr
         while line := await stream.readline():
             self.stderr += line.decode("utf-8", "replace")
 
