@@ -233,7 +233,7 @@ async def test_the_setting_at_zero_gives_todays_prompt(server: LanguageClient, w
     assert off["text"] == today["text"] and off["context"] == ""
 
 
-async def test_index_progress_and_watcher_registration(tmp_path):
+async def test_index_progress_and_watcher_registration(tmp_path) -> None:
     """A client that allows it gets `$/progress` for the build and a file watcher."""
     ws = workspace(tmp_path)
     registrations: list[types.Registration] = []

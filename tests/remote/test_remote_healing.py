@@ -61,7 +61,7 @@ def test_trailing_spaces_leave_the_prompt_and_a_partial_word_stays():
     assert _builder().build("def f(x):\n    ", "\n", 200).heal == ""  # off
 
 
-def test_the_answer_loses_the_moved_whitespace_and_should_stop_sees_that():
+def test_the_answer_loses_the_moved_whitespace_and_should_stop_sees_that() -> None:
     seen: list[str] = []
 
     def watch(text: str) -> bool:

@@ -76,7 +76,7 @@ def test_special_token_ends_the_middle(fake):
     assert (result.text, result.stop_reason) == ("x = 1", "eot")
 
 
-def test_stop_string_split_across_tokens_is_cut(fake):
+def test_stop_string_split_across_tokens_is_cut(fake) -> None:
     tokens = [Tok(" y", 1), Tok(" <E", 2), Tok("OT> more", 3), Tok(" text", 4)]
     fake.plan("/generate_stream", Reply(tokens=tokens))
     seen: list[str] = []

@@ -29,12 +29,17 @@ def test_auto_does_not_compile_on_cpu(loaded):
     assert TransformersEngine(loaded, compile="auto").start_compile() is False
 
 
-def test_background_compile_serves_meanwhile_then_hands_over(loaded, builder):
+def test_background_compile_serves_meanwhile_then_hands_over(loaded, builder) -> None:
     engine = TransformersEngine(loaded, compile="on", compile_backend="eager", context_window=512)
     reference = TransformersEngine(loaded)
     messages: list[str] = []
     finished = threading.Event()
-    assert engine.start_compile(lambda m: (messages.append(m), finished.set()))
+
+    def done(message: str) -> None:
+        messages.append(message)
+        finished.set()
+
+    assert engine.start_compile(done)
 
     text = "def add(a, b):\n    return "
     early = generate(engine, request(builder, text, len(text)), "doc")  # while compiling
@@ -52,7 +57,9 @@ def test_background_compile_serves_meanwhile_then_hands_over(loaded, builder):
     assert reused > 0
 
 
-def test_static_cache_over_the_memory_bound_is_refused_and_decoding_stays_eager(loaded, builder):
+def test_static_cache_over_the_memory_bound_is_refused_and_decoding_stays_eager(
+    loaded, builder
+) -> None:
     engine = TransformersEngine(loaded, cache_mb=1, compile="on", compile_backend="eager")
     messages: list[str] = []
     assert engine.start_compile(messages.append)

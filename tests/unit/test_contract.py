@@ -77,12 +77,15 @@ def test_prompt_stop_ids_win_over_the_engine_defaults():
     assert rule.token(32010) == (False, None) and rule.token(2)[0]
 
 
-def test_after_a_token_should_stop_then_length_then_cancel():
+def test_after_a_token_should_stop_then_length_then_cancel() -> None:
     seen: list[str] = []
+
+    def should_stop(text: str) -> bool:
+        seen.append(text)
+        return "!" in text
+
     cancel = CancelToken()
-    rule = StoppingCriteria(
-        _request(max_new_tokens=3, should_stop=lambda t: seen.append(t) or "!" in t), cancel
-    )
+    rule = StoppingCriteria(_request(max_new_tokens=3, should_stop=should_stop), cancel)
     assert rule("a", 1) == (False, None)
     assert rule("a!", 2) == (True, StopReason.STOP)
     assert rule("ab", 3) == (True, StopReason.LENGTH)
@@ -104,23 +107,29 @@ def test_other_control_ids_end_it_as_control_never_as_text():
     assert rule.token(500) == (False, None)
 
 
-def test_while_healing_the_pipeline_is_not_asked_and_sees_the_answer_only():
+def test_while_healing_the_pipeline_is_not_asked_and_sees_the_answer_only() -> None:
     seen: list[str] = []
+
+    def should_stop(text: str) -> bool:
+        seen.append(text)
+        return False
+
     prompt = Prompt(ids=[1], heal="    ")
-    request = GenerationRequest(
-        prompt, max_new_tokens=2, should_stop=lambda t: bool(seen.append(t))
-    )
+    request = GenerationRequest(prompt, max_new_tokens=2, should_stop=should_stop)
     rule = StoppingCriteria(request, CancelToken())
     assert rule("  ", 0, healing=True) == (False, None) and seen == []
     assert rule("    return", 1) == (False, None) and seen == ["return"]
     assert rule("    return x", 2) == (True, StopReason.LENGTH)
 
 
-def test_should_stop_never_sees_a_half_arrived_stop_string():
+def test_should_stop_never_sees_a_half_arrived_stop_string() -> None:
     seen: list[str] = []
-    rule = StoppingCriteria(
-        _request(stops=(" <EOT>",), should_stop=lambda t: seen.append(t) or False), CancelToken()
-    )
+
+    def should_stop(text: str) -> bool:
+        seen.append(text)
+        return False
+
+    rule = StoppingCriteria(_request(stops=(" <EOT>",), should_stop=should_stop), CancelToken())
     rule("return x <E", 1)
     assert seen == ["return x"]
     assert rule.cut("a <EOT> b") == ("a", True)

@@ -128,7 +128,7 @@ def test_drafting_while_healing_gives_the_step_by_step_ids(loaded, builder, monk
 
 def test_a_healed_answer_drafts_within_the_healing_mask_with_the_prefill(
     loaded, builder, monkeypatch
-):
+) -> None:
     """While healing, a draft starts with a token the mask allows (the document's own
     choice, else the removed text as the tokenizer writes it), and the first one
     rides with the prefill: re-writing the removed text costs no forward of its own."""
