@@ -235,13 +235,8 @@ def run_config(
     paths = [engine.last_path]
     drafting, _, _, drafted = replay(engine, args.keys, 16, args.context, DRAFT_TOKENS)
     answers = {tuple(ids): r.token_ids for ids, r in zip(prompts, plain_results, strict=True)}
-
-    def oracle_drafter(request: GenerationRequest, ids: list[int]) -> _AnswerDrafter:
-        return _AnswerDrafter(answers.get(tuple(ids), []))
-
-    # The engine's drafter is swapped for the oracle (duck-typed: propose and update)
-    # for this one replay only; leaving the block restores the engine's own.
-    with mock.patch.object(engine, "_drafter", oracle_drafter):
+    oracle_drafter = lambda request, ids: _AnswerDrafter(answers.get(tuple(ids), []))  # noqa: E731
+    with mock.patch.object(engine, "_drafter", oracle_drafter):  # this replay only
         oracle, _, _, oracle_results = replay(engine, args.keys, 16, args.context, DRAFT_TOKENS)
     multi, _, multi_prompts, _ = replay(engine, max(args.keys // 3, 2), 64, args.context)
     paths.append(engine.last_path)
