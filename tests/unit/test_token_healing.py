@@ -132,17 +132,17 @@ def test_a_healed_answer_drafts_within_the_healing_mask_with_the_prefill(
     """While healing, a draft starts with a token the mask allows (the document's own
     choice, else the removed text as the tokenizer writes it), and the first one
     rides with the prefill: re-writing the removed text costs no forward of its own."""
-    import lsp_server.engines.transformers.engine as engine_module
+    import lsp_server.engines.transformers.decode_loop as loop_module
 
     verifications: list[tuple[list[int], list[int]]] = []  # (draft, tokens decided)
-    real_accepted = engine_module.accepted
+    real_accepted = loop_module.accepted
 
     def spying(rows, draft):
         decided = real_accepted(rows, draft)
         verifications.append((list(draft), decided))
         return decided
 
-    monkeypatch.setattr(engine_module, "accepted", spying)
+    monkeypatch.setattr(loop_module, "accepted", spying)
     engine, plain = TransformersEngine(loaded), TransformersEngine(loaded)
     lookup = HealingLookup(loaded.tokenizer, excluded=loaded.tokenizer.control_ids())
     healed = past_the_removed_text = 0

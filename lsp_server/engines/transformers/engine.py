@@ -1,10 +1,10 @@
 """The in-process engine: a transformers model, one decode step at a time.
 
-A hand-written decode loop instead of `model.generate` gives three things the
-editor needs: a cancellation check before every step (between prefill pieces,
-and on the dynamic path between decoder layers too: `interrupt.py`), an early
-stop when the filters say the suggestion is complete, and KV-cache reuse
-across keystrokes.
+A hand-written decode loop (`decode_loop.py`) instead of `model.generate`
+gives three things the editor needs: a cancellation check before every step
+(between prefill pieces, and on the dynamic path between decoder layers too:
+`interrupt.py`), an early stop when the filters say the suggestion is
+complete, and KV-cache reuse across keystrokes.
 
 Two cache paths share the loop. The dynamic path (CPU, and a GPU until
 compiling is done) keeps one growing cache per document in the `KVStore`.
@@ -30,12 +30,8 @@ from lsp_server.engines.transformers.compiler import (
     compile_wanted,
     default_backend,
 )
-from lsp_server.engines.transformers.drafting import (
-    AnswerHistory,
-    Drafter,
-    DraftLength,
-    accepted,
-)
+from lsp_server.engines.transformers.decode_loop import DecodeLoop
+from lsp_server.engines.transformers.drafting import AnswerHistory, Drafter, DraftLength
 from lsp_server.engines.transformers.healing import Healer, HealingLookup
 from lsp_server.engines.transformers.interrupt import Interrupted, LayerInterrupt
 from lsp_server.engines.transformers.kv_store import KVStore
@@ -115,7 +111,7 @@ class TransformersEngine:
         self.answers = AnswerHistory()  # drafting reads a document's recent answers
         self._interrupt = LayerInterrupt.of(self.model)  # cancel between layers (dynamic path)
 
-    # -- the decode loop -------------------------------------------------------
+    # -- generating ------------------------------------------------------------
 
     def generate(self, request: GenerationRequest, cancel: CancelToken) -> GenerationResult:
         try:
@@ -181,67 +177,16 @@ class TransformersEngine:
         )
         result.reused_tokens = session.reused
         result.prefill_tokens = len(ids) - session.reused
-        out = result.token_ids
-        choose = sampler(request.temperature, request.top_p)
-        heal = self._healer(request.prompt.heal)  # HEALING hook (1/3): see healing.py
-        drafter = self._drafter(request, ids)  # None: one token per step
-
-        def took(draft: list[int], verified: list[int]) -> list[int]:
-            """A verified draft's tokens: the rejected rest rolled back, all counted."""
-            assert drafter is not None  # only a drafter proposes a draft
-            session.truncate(len(ids) + len(out) + len(verified) - 1)
-            drafter.update(len(draft), len(verified) - 1)
-            result.drafted += len(draft)
-            result.accepted += len(verified) - 1
-            return verified
-
-        # A first draft rides with the prompt's new ids: one forward fewer per answer.
-        draft = drafter.propose([], session.room(), _hint(heal)) if drafter else []
-        rows = session.prefill(ids, cancel, draft)
-        if rows is None:
-            return  # cancelled between prefill pieces
-        verified = _verified(heal, rows, draft) if draft else None
-        if verified is not None:
-            chosen = took(draft, verified)
-        else:
-            session.truncate(len(ids))
-            chosen = [choose(_healed(heal, rows[0]))]
-        seen = 0  # tokens decided by the last forward (`chosen`), then all of them
-        try:
-            while True:
-                result.steps += 1  # forwards whose logits were used: prefill, then decode
-                cancel.step(result.steps)  # for cancel-lag stats
-                for token in chosen:
-                    seen += 1
-                    stop, reason = stopping.token(token)
-                    if not stop:
-                        out.append(token)
-                        healer = _hint(heal)
-                        healing = healer is not None
-                        if healer is not None:
-                            healer.advance(token)  # HEALING hook (2/3)
-                        text = self.tokenizer.decode_infilling(out) if stopping.needs_text else ""
-                        # Healing tokens count: maxNewTokens bounds the decode work.
-                        stop, reason = stopping(text, len(out), healing=healing)
-                    if stop:
-                        result.stop_reason = reason or StopReason.EOT
-                        return
-                # -- drafting hook (drafting.py): verify a draft in one forward ----------
-                # (while healing, each row is masked as step-by-step healing would)
-                draft = drafter.propose(out, session.room(), _hint(heal)) if drafter else []
-                if draft:
-                    verified = _verified(heal, session.verify([out[-1], *draft]), draft)
-                    if verified is not None:
-                        chosen = took(draft, verified)
-                        continue
-                    session.truncate(len(ids) + len(out) - 1)  # step by step instead
-                # -- end of drafting hook -------------------------------------------------
-                # HEALING hook (3/3): only tokens that re-write the removed text
-                chosen = [choose(_healed(heal, session.step(out[-1])))]
-        finally:
-            # Hold what step-by-step decoding would: the prompt and every token
-            # decided but the last (this cuts off rejected and unused draft tokens).
-            session.truncate(len(ids) + seen - 1)
+        DecodeLoop(
+            session,
+            ids,
+            result,
+            stopping,
+            choose=sampler(request.temperature, request.top_p),
+            decode=self.tokenizer.decode_infilling,
+            heal=self._healer(request.prompt.heal),
+            drafter=self._drafter(request, ids),  # None: one token per step
+        ).run(cancel)
 
     def _drafter(self, request: GenerationRequest, ids: list[int]) -> Drafter | None:
         """Prompt-lookup drafting for this request, or None (off, or sampling)."""
@@ -369,27 +314,6 @@ class TransformersEngine:
         kwargs = {self._cache_kwarg: cache, "use_cache": True, "logits_to_keep": keep or 1}
         logits = self.model(input_ids=tensor, **kwargs).logits[0]
         return logits if keep else logits[-1]
-
-
-def _verified(heal: Healer | None, rows: torch.Tensor, draft: list[int]) -> list[int] | None:
-    """The greedy tokens after a verification of `draft` (`rows`: the logits before
-    and after each draft token), masked while healing; None: verify step by step."""
-    healer = _hint(heal)
-    if healer is not None:
-        masked = healer.masked_rows(rows, draft)
-        return None if masked is None else accepted(masked, draft)
-    return accepted(rows, draft)
-
-
-def _hint(heal: Healer | None) -> Healer | None:
-    """The healer while it still constrains the next token (drafts start within it)."""
-    return heal if heal is not None and not heal.done else None
-
-
-def _healed(heal: Healer | None, logits: torch.Tensor) -> torch.Tensor:
-    """The logits token healing allows (all of them once it is done)."""
-    healer = _hint(heal)
-    return healer.mask(logits) if healer is not None else logits
 
 
 class _Closed(RuntimeError):

@@ -1,6 +1,6 @@
 """A generation's view of a KV cache: the dynamic (growing) one or the static runner.
 
-The decode loop in `engine.py` asks a session to prefill, step, verify a
+The decode loop (`decode_loop.py`) asks a session to prefill, step, verify a
 draft, cut back and keep the cache for the next keystroke; the two kinds
 differ only in where the keys and values live.
 """
