@@ -7,7 +7,7 @@ how many verification steps a drafting policy needs follows from the answer
 alone: run each request once step by step (drafting off), record the ids the
 engine chose, and replay any `Drafter` against them (a draft is accepted up
 to its first token that differs from the answer, plus one). The simulation
-is the engine's loop (`engine.py`), token healing and stops included; its
+is the engine's loop (`decode_loop.py`), token healing and stops included; its
 baseline is checked against the engine's own step counts when recording.
 
 Two tuning sets, neither the keystroke replay's functions (the report set,
