@@ -10,6 +10,9 @@ the event loop.
 `StoppingCriteria` is the one rule for when a generation ends (after TGI's
 `StoppingCriteria`: each check answers `(stop, reason)`); every engine, the
 remote ones and the benchmark oracle included, asks it in the same order.
+
+`Prompt` (what a prompter built) lives with the prompts, below this layer;
+it is imported here as part of the contract.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from enum import Enum
 from typing import Literal, Protocol
 
 from lsp_server.prompts.healing import strip_healed
+from lsp_server.prompts.prompt import Prompt, cut_at_stop
 
 PromptKind = Literal["ids", "text"]
 
@@ -72,27 +76,6 @@ class CancelToken(threading.Event):
     def lag(self) -> int:
         """Decode steps that ran after the cancel arrived (0 if never cancelled)."""
         return 0 if self.steps_at_cancel is None else self.steps - self.steps_at_cancel
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """A built prompt: ids for token engines, text for text engines.
-
-    `prefix`/`suffix` are the parts of the document the prompt kept (shown
-    by `codellamaLsp/prompt`; empty for prompts that are not infilling), and
-    `context` the other files' snippets put before the prefix.
-    """
-
-    ids: list[int] | None = None
-    text: str | None = None
-    stop_ids: tuple[int, ...] = ()
-    stop_strings: tuple[str, ...] = ()
-    prefix: str = ""
-    suffix: str = ""
-    context: str = ""  # workspace snippet blocks kept at the top of the prefix
-    # Token healing: text cut from the end of the prefix that the answer must
-    # start with; the engine re-generates it and strips it (prompts/healing.py).
-    heal: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,12 +204,6 @@ class StoppingCriteria:
             if any(s.startswith(tail) and s != tail for s in stops):
                 return text[:-cut]
         return text
-
-
-def cut_at_stop(text: str, stops: tuple[str, ...] | list[str]) -> tuple[str, bool]:
-    """`text` up to the earliest stop string, and whether one was found."""
-    cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
-    return (text, False) if cut < 0 else (text[:cut], True)
 
 
 class Engine(Protocol):

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from lsp_server.generation import Prompt
-from lsp_server.generation import cut_at_stop as cut_at_stop  # re-exported: tests, callers
 from lsp_server.prompts.families import CODELLAMA, Family, ModelProfile
 from lsp_server.prompts.healing import trim_horizontal
+from lsp_server.prompts.prompt import Prompt
 
 ZWSP = "\u200b"
 # Room for BOS and the three FIM tokens, as the in-process builder reserves,

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lsp_server.prompts.families import FAMILIES, FamilyError, detect, family_named
-from lsp_server.prompts.text import chat_text, cut_at_stop, fim_text
+from lsp_server.prompts.prompt import cut_at_stop
+from lsp_server.prompts.text import chat_text, fim_text
 from lsp_server.settings import SETTINGS
 
 BUNDLED = Path(__file__).resolve().parents[2] / "lsp_server" / "models" / "tiny-codellama-fim"
