@@ -1,6 +1,6 @@
 """Tune prompt-lookup drafting offline: decode steps from recorded greedy answers.
 
-    python -m benchmarks.drafting_tune [--set textwrap|keys|both] [--record]
+    python -m benchmarks.drafting_tune [--set textwrap|keys|both] [--record] [--row-cost 0.07]
 
 With greedy decoding the tokens of an answer do not depend on the drafts, so
 how many verification steps a drafting policy needs follows from the answer
@@ -21,6 +21,12 @@ Two tuning sets, neither the keystroke replay's functions (the report set,
   2,048-token window) at every line end and one key before it (the request an
   editor sends, usually cancelled by the last key: recorded cut to its first
   tokens).
+
+Decode steps are what a GPU pays: verifying up to 16 tokens costs about one
+step there. On a CPU each verified row costs more; `--row-cost` weighs each
+drafted token as that share of a one-row forward (the bundled model at a
+2,000-token context on one thread: about 0.07, a 9-row verification ~1.5x a
+one-row step) and prints the cost per line-end answer for a few draftTokens.
 
 Recordings are cached in /tmp (they take minutes on a shared CPU).
 """
@@ -213,24 +219,38 @@ def load(name: str, fresh: bool) -> list[Trace]:
 
 
 def evaluate(
-    traces: list[Trace], history: bool = True, healing: HealingLookup | None = None
-) -> tuple[float, float, float]:
-    """(decode steps off / on, steps on per line-end answer, accepted per drafted) of the
-    engine's drafter (draftTokens 8, one draft length and answer history as in the engine)."""
+    traces: list[Trace],
+    history: bool = True,
+    healing: HealingLookup | None = None,
+    limit: int = 8,
+) -> tuple[float, float, float, float]:
+    """(decode steps off / on, steps on per line-end answer, accepted per drafted, drafted
+    tokens per line-end answer) of the engine's drafter with draftTokens `limit` (one
+    draft length and answer history as in the engine)."""
     off = on = answers = drafted = kept = 0
     length, past = DraftLength(), AnswerHistory()
     for trace in traces:
         pieces = past.get(trace.doc) if history else None
-        drafter = _Counting(Drafter(trace.ids, 8, length, 16, pieces))
+        drafter = Counting(Drafter(trace.ids, limit, length, 16, pieces))
         steps = simulate(trace, drafter, healing)
         past.add(trace.doc, trace.ids, trace.out)
         if trace.line_end:
             off, on, answers = off + trace.steps_off, on + steps, answers + 1
             drafted, kept = drafted + drafter.drafted, kept + drafter.accepted
-    return off / max(on, 1), on / max(answers, 1), kept / max(drafted, 1)
+    answers = max(answers, 1)
+    return off / max(on, 1), on / answers, kept / max(drafted, 1), drafted / answers
 
 
-class _Counting:
+def row_cost(steps: float, drafted: float, alpha: float) -> float:
+    """A line-end answer's forwards in one-row forwards: the prefill's forward and each
+    decode step count one, each drafted token `alpha` more (the rows it adds)."""
+    return 1 + steps + alpha * drafted
+
+
+class Counting:
+    """A drafter that counts the tokens it drafted and had accepted (the engine's
+    `drafted`/`accepted` of a request: the test checks they agree)."""
+
     def __init__(self, drafter: Drafter) -> None:
         self.drafter, self.drafted, self.accepted = drafter, 0, 0
 
@@ -246,6 +266,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=("textwrap", "keys", "both"), default="both")
     parser.add_argument("--record", action="store_true", help="record again")
+    parser.add_argument(
+        "--row-cost",
+        type=float,
+        default=0.0,
+        help="also weigh each drafted token as this share of a one-row forward (CPU: ~0.07)",
+    )
     args = parser.parse_args()
     names = ("textwrap", "keys") if args.set == "both" else (args.set,)
     from lsp_server.engines.transformers.loader import BUNDLED_MODEL, load_tokenizer
@@ -258,11 +284,18 @@ def main() -> None:
         off = sum(t.steps_off for t in traces if t.line_end) / max(answers, 1)
         print(f"{name}: {answers} answers, {off:.2f} decode steps each without drafting")
         for history in (False, True):
-            ratio, per, rate = evaluate(traces, history, healing)
+            ratio, per, rate, _ = evaluate(traces, history, healing)
             print(
                 f"  drafting, answer history {'on' if history else 'off'}: {per:.2f} steps "
                 f"({ratio:.2f}x fewer), {rate:.0%} of drafted tokens accepted"
             )
+        if args.row_cost:
+            print(f"  cost at {args.row_cost} of a forward per drafted token (off: {1 + off:.2f}):")
+            for limit in (2, 4, 8, 12):
+                _, per, _, drafted = evaluate(traces, True, healing, limit)
+                cost = row_cost(per, drafted, args.row_cost)
+                shown = f"{per:.2f} steps, {drafted:.1f} drafted tokens"
+                print(f"    draftTokens {limit}: {shown}: {cost:.2f} forwards")
 
 
 if __name__ == "__main__":

@@ -221,7 +221,6 @@ class CodeLlamaServer(LanguageServer):
         except (EngineError, FamilyError) as exc:
             self.reporter.report_once(str(exc))
             return None
-            return None
         except Exception as exc:  # a bug or an odd model: one message, the server goes on
             log.exception("generation failed")
             self.reporter.report_once(
